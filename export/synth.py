@@ -1,0 +1,652 @@
+"""Synthetic rhythmic audio with exact beat and downbeat labels (numpy + scipy, seeded).
+
+``generate_track(seed, level, duration)`` renders one mono 44.1 kHz track and its beat grid.
+Curriculum levels:
+
+0. a single sound at every beat (kick, clap, rim/woodblock, chanted syllable), downbeat accents;
+1. drum kits with patterns, syncopation, ghost notes and fills;
+2. kits with bass, chords, pads and melody (plus rhythmic speech/yelling bursts or claps);
+3. arrangements with drum breaks, or no drums at all (bass, chords, pads, arpeggios).
+
+Every track draws a tempo of 60-200 BPM (log-uniform), a meter of 3/4 or 4/4, optional swing,
+tempo ramps or steps, and then a recording chain: room (early reflections + noise-tail reverb),
+microphone colouring (high/low pass, peaking EQ), background noise (white/pink/brown/babble),
+slow level changes, overall gain and occasional soft clipping. Some tracks open with seconds of
+noise or unrhythmic talk before the music (no beat labels there).
+
+Labels are the exact grid the events were placed on (before humanisation jitter), in seconds,
+with ``beat_in_bar`` (1 = downbeat).
+
+Run ``python -m export.synth --out DIR --n 4`` to write a few example wav files.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import signal
+
+SR = 44100
+LEVELS = (0, 1, 2, 3)
+
+
+@dataclass
+class SynthTrack:
+    audio: np.ndarray          # float32 mono at SR
+    beats: np.ndarray          # beat times in seconds
+    beat_in_bar: np.ndarray    # 1 = downbeat
+    info: dict
+
+
+# ----------------------------------------------------------------------------------- one-shots
+
+def _t(dur: float) -> np.ndarray:
+    return np.arange(int(dur * SR)) / SR
+
+
+def _bandpass(x: np.ndarray, lo: float, hi: float, order: int = 2) -> np.ndarray:
+    hi = min(hi, SR * 0.45)
+    lo = max(lo, 20.0)
+    if lo >= hi:
+        return x
+    sos = signal.butter(order, [lo, hi], btype="band", fs=SR, output="sos")
+    return signal.sosfilt(sos, x)
+
+
+def _highpass(x: np.ndarray, f: float, order: int = 2) -> np.ndarray:
+    sos = signal.butter(order, min(f, SR * 0.45), btype="high", fs=SR, output="sos")
+    return signal.sosfilt(sos, x)
+
+
+def _lowpass(x: np.ndarray, f: float, order: int = 2) -> np.ndarray:
+    sos = signal.butter(order, min(f, SR * 0.45), btype="low", fs=SR, output="sos")
+    return signal.sosfilt(sos, x)
+
+
+def kick(rng: np.random.Generator) -> np.ndarray:
+    t = _t(rng.uniform(0.25, 0.6))
+    f0, f1 = rng.uniform(100, 220), rng.uniform(38, 65)
+    f = f1 + (f0 - f1) * np.exp(-t / rng.uniform(0.015, 0.07))
+    ph = 2 * np.pi * np.cumsum(f) / SR
+    y = np.sin(ph) * np.exp(-t / rng.uniform(0.07, 0.3))
+    if rng.random() < 0.7:  # beater click
+        n = int(0.004 * SR)
+        y[:n] += rng.uniform(0.1, 0.6) * _highpass(rng.standard_normal(n), 1500) * np.exp(-_t(0.004) / 0.001)
+    if rng.random() < 0.3:  # drive
+        y = np.tanh(y * rng.uniform(1.5, 4))
+    return y
+
+
+def snare(rng: np.random.Generator) -> np.ndarray:
+    t = _t(rng.uniform(0.15, 0.4))
+    tone = np.sin(2 * np.pi * rng.uniform(150, 260) * t) * np.exp(-t / rng.uniform(0.02, 0.06))
+    nz = _bandpass(rng.standard_normal(t.size), rng.uniform(800, 2500), rng.uniform(5000, 12000))
+    nz *= np.exp(-t / rng.uniform(0.05, 0.2))
+    mix = rng.uniform(0.3, 0.8)
+    return (1 - mix) * tone + mix * 3 * nz
+
+
+def hat(rng: np.random.Generator, open_: bool = False) -> np.ndarray:
+    t = _t(0.5 if open_ else 0.12)
+    if rng.random() < 0.5:  # 808-style metallic: inharmonic squares
+        base = rng.uniform(300, 500)
+        y = sum(np.sign(np.sin(2 * np.pi * base * r * t)) for r in (1.0, 1.342, 1.2312, 1.6532, 1.9523, 2.1523))
+    else:
+        y = rng.standard_normal(t.size)
+    y = _highpass(y, rng.uniform(5000, 9000), order=3)
+    return y * np.exp(-t / (rng.uniform(0.12, 0.3) if open_ else rng.uniform(0.01, 0.045)))
+
+
+def clap(rng: np.random.Generator) -> np.ndarray:
+    t = _t(rng.uniform(0.15, 0.35))
+    env = np.zeros(t.size)
+    gap = rng.uniform(0.006, 0.012)
+    for i in range(rng.integers(2, 5)):
+        s = int(i * gap * SR)
+        env[s:] += np.exp(-(t[: t.size - s]) / 0.004) * rng.uniform(0.6, 1.0)
+    tail_start = int(3 * gap * SR)
+    env[tail_start:] += 0.5 * np.exp(-t[: t.size - tail_start] / rng.uniform(0.04, 0.12))
+    return _bandpass(rng.standard_normal(t.size), rng.uniform(700, 1300), rng.uniform(2500, 6000)) * env * 2
+
+
+def tom(rng: np.random.Generator, pitch: float) -> np.ndarray:
+    t = _t(rng.uniform(0.2, 0.45))
+    f = pitch * (1 + 0.5 * np.exp(-t / 0.03))
+    return np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-t / rng.uniform(0.08, 0.2))
+
+
+def block(rng: np.random.Generator) -> np.ndarray:
+    """Rim shot / woodblock / cowbell-ish click."""
+    t = _t(0.12)
+    f = rng.uniform(500, 2500)
+    y = np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * f * rng.uniform(1.4, 2.7) * t)
+    return y * np.exp(-t / rng.uniform(0.01, 0.05))
+
+
+VOWELS = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480),
+          (570, 840, 2410), (440, 1020, 2240), (660, 1720, 2410), (490, 1350, 1690)]
+
+
+def _formant_filter(x: np.ndarray, formants, bws=(80, 100, 120)) -> np.ndarray:
+    y = np.zeros_like(x)
+    for f, bw, g in zip(formants, bws, (1.0, 0.7, 0.4)):
+        r = np.exp(-np.pi * bw / SR)
+        th = 2 * np.pi * f / SR
+        y += g * signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    return y
+
+
+def syllable(rng: np.random.Generator, f0: float, yell: bool = False) -> np.ndarray:
+    """Vowel-ish buzz through formant resonators, optional noise consonant in front."""
+    dur = rng.uniform(0.08, 0.3)
+    t = _t(dur)
+    f = f0 * (1 + rng.uniform(-0.15, 0.15) * t / dur) * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))
+    ph = np.cumsum(f) / SR
+    src = (ph % 1.0) * 2 - 1  # sawtooth as glottal buzz
+    if yell:
+        src = np.tanh(3 * src) + 0.3 * rng.standard_normal(t.size)
+    v = VOWELS[rng.integers(len(VOWELS))]
+    y = _formant_filter(src, v)
+    att = rng.uniform(0.005, 0.03)
+    env = np.minimum(t / att, 1.0) * np.minimum((dur - t) / 0.03, 1.0).clip(0)
+    y *= env
+    if rng.random() < 0.5:  # consonant: short noise burst before the vowel
+        n = int(rng.uniform(0.01, 0.05) * SR)
+        c = _bandpass(rng.standard_normal(n), rng.uniform(1500, 3000), rng.uniform(5000, 9000))
+        c *= np.exp(-_t(n / SR) / 0.015) * rng.uniform(0.3, 1.0)
+        y = np.concatenate([c, y])
+    return y / (np.abs(y).max() + 1e-9)
+
+
+# -------------------------------------------------------------------------------- pitched parts
+
+def midi_hz(m: float) -> float:
+    return 440.0 * 2 ** ((m - 69) / 12)
+
+
+def tone(rng: np.random.Generator, freq: float, dur: float, kind: str, attack: float = 0.005,
+         decay: float | None = None, release: float = 0.05) -> np.ndarray:
+    t = _t(dur + release)
+    ph = freq * t
+    if kind == "saw":
+        y = 2 * (ph % 1.0) - 1
+        y = y + 2 * (((ph * 1.003) % 1.0)) - 1
+    elif kind == "square":
+        y = np.sign(np.sin(2 * np.pi * ph))
+    elif kind == "tri":
+        y = 2 * np.abs(2 * (ph % 1.0) - 1) - 1
+    elif kind == "pluck":
+        y = sum(np.sin(2 * np.pi * ph * h) * np.exp(-t * h * 3) / h for h in (1, 2, 3, 4, 5))
+    else:  # sine with a bit of second harmonic
+        y = np.sin(2 * np.pi * ph) + 0.2 * np.sin(4 * np.pi * ph)
+    env = np.minimum(t / max(attack, 1e-4), 1.0)
+    if decay is not None:
+        env = env * np.exp(-t / decay)
+    rel = np.clip((dur + release - t) / release, 0, 1)
+    return y * env * rel
+
+
+class Buffer:
+    def __init__(self, n: int) -> None:
+        self.y = np.zeros(n)
+
+    def add(self, x: np.ndarray, t: float, gain: float = 1.0) -> None:
+        s = int(round(t * SR))
+        if s >= self.y.size or s + x.size <= 0:
+            return
+        a, b = max(s, 0), min(s + x.size, self.y.size)
+        self.y[a:b] += gain * x[a - s:b - s]
+
+
+# --------------------------------------------------------------------------------- beat grid
+
+def beat_grid(rng: np.random.Generator, duration: float, start: float) -> tuple[np.ndarray, dict]:
+    """Beat times from ``start`` until past ``duration`` following a random tempo curve."""
+    bpm = float(np.exp(rng.uniform(np.log(60), np.log(200))))
+    mode = rng.choice(["const", "const", "ramp", "step"])
+    target = float(np.clip(bpm * rng.uniform(0.8, 1.25), 60, 200))
+    t_change = rng.uniform(0.2, 0.8) * duration
+    beats = [start]
+    while beats[-1] < duration + 2.0:
+        t = beats[-1]
+        if mode == "ramp":
+            b = bpm + (target - bpm) * np.clip((t - start) / max(duration - start, 1), 0, 1)
+        elif mode == "step":
+            b = bpm if t < t_change else target
+        else:
+            b = bpm
+        beats.append(t + 60.0 / b)
+    return np.array(beats), {"bpm": bpm, "tempo_mode": str(mode), "bpm_end": target if mode != "const" else bpm}
+
+
+def sub_times(beats: np.ndarray, per_beat: int, swing: float) -> np.ndarray:
+    """Grid of ``per_beat`` subdivisions per beat (shape [n_beats-1, per_beat]) with swing."""
+    frac = np.arange(per_beat) / per_beat
+    if swing > 0 and per_beat in (2, 4):
+        # delay the off-beat 8ths (per_beat=2) or off 16ths (per_beat=4) by swing*subdivision
+        frac = frac.copy()
+        frac[1::2] += swing / per_beat
+    ibi = np.diff(beats)
+    return beats[:-1, None] + ibi[:, None] * frac[None, :]
+
+
+# ------------------------------------------------------------------------------------ patterns
+
+# drum patterns over one 4/4 bar of 16ths (K kick, S snare, H hat); 3/4 uses 12 steps
+PATTERNS_4 = [
+    ("rock", "K...S...K.K.S...", "H.H.H.H.H.H.H.H."),
+    ("four", "K...K...K...K...", "..H...H...H...H."),
+    ("four16", "K...K...K...K...", "HHHHHHHHHHHHHHHH"),
+    ("break", "K.........K.....", "H.H.H.H.H.H.H.H."),
+    ("break2", "K..K..K...K..K..", "H.H.H.H.H.H.H.H."),
+    ("halftime", "K.......S.......", "H.H.H.H.H.H.H.H."),
+    ("funk", "K..K..K...K....K", "HHHHHHHHHHHHHHHH"),
+    ("dnb", "K.........K.....", "H.H.H.H.H.H.H.H."),
+    ("reggaeton", "K...K...K...K...", "H.H.H.H.H.H.H.H."),
+    ("disco", "K...K...K...K...", "..H...H...H...H."),
+]
+SNARE_4 = {"rock": "....S.......S...", "four": "....S.......S...", "four16": "....S.......S...",
+           "break": "....S.......S...", "break2": "....S..S....S...", "halftime": "........S.......",
+           "funk": "....S..S.S..S..S", "dnb": "....S.......S...", "reggaeton": "...S..S....S..S.",
+           "disco": "....S.......S..."}
+PATTERNS_3 = [
+    ("waltz", "K...........", "....H...H..."),
+    ("waltz2", "K.......K...", "H.H.H.H.H.H."),
+    ("6_8", "K.....K.....", "H.HH.HH.HH.H"),
+]
+SNARE_3 = {"waltz": "....S...S...", "waltz2": "....S.......", "6_8": "......S....."}
+
+
+@dataclass
+class Scene:
+    beats: np.ndarray
+    meter: int
+    first_pos: int  # beat_in_bar index (0-based) of beats[0]
+    swing: float
+    humanize: float
+
+
+def _jit(rng, sc: Scene) -> float:
+    return rng.normal(0, sc.humanize) if sc.humanize > 0 else 0.0
+
+
+def render_pulse(rng, buf: Buffer, sc: Scene, end: float) -> None:
+    kind = rng.choice(["kick", "clap", "block", "voice", "kick_clap"])
+    if kind == "voice":
+        f0 = rng.uniform(90, 350)
+        yell = rng.random() < 0.4
+        sounds = [syllable(rng, f0, yell) for _ in range(4)]
+    elif kind == "kick_clap":
+        sounds = [kick(rng), clap(rng)]
+    else:
+        sounds = [{"kick": kick, "clap": clap, "block": block}[kind](rng)]
+    accent = rng.uniform(1.0, 2.0)
+    for i, t in enumerate(sc.beats):
+        if t > end:
+            break
+        pos = (sc.first_pos + i) % sc.meter
+        if kind == "kick_clap":
+            s = sounds[0] if pos % 2 == 0 else sounds[1]
+        else:
+            s = sounds[rng.integers(len(sounds))]
+        buf.add(s, t + _jit(rng, sc), (accent if pos == 0 else 1.0) * rng.uniform(0.8, 1.0))
+
+
+def render_drums(rng, buf: Buffer, sc: Scene, end: float, active) -> None:
+    """Kit with a pattern, syncopation, ghost notes and fills. ``active(bar)`` gates bars."""
+    k, s, ho, hc = kick(rng), snare(rng), hat(rng, True), hat(rng, False)
+    cl = clap(rng) if rng.random() < 0.4 else None
+    toms = [tom(rng, p) for p in sorted(rng.uniform(80, 300, 3))[::-1]]
+    if sc.meter == 4:
+        name, kp, hp = PATTERNS_4[rng.integers(len(PATTERNS_4))]
+        sp = SNARE_4[name]
+    else:
+        name, kp, hp = PATTERNS_3[rng.integers(len(PATTERNS_3))]
+        sp = SNARE_3[name]
+    kp, sp, hp = list(kp), list(sp), list(hp)
+    # per-track syncopation: move/add kicks on off 8ths/16ths
+    for _ in range(rng.integers(0, 3)):
+        j = rng.integers(len(kp))
+        kp[j] = "K" if kp[j] == "." else kp[j]
+    if rng.random() < 0.3:
+        hp = ["H" if i % 2 == 0 else "." for i in range(len(hp))]
+    g = {"k": rng.uniform(0.6, 1.0), "s": rng.uniform(0.4, 0.9), "h": rng.uniform(0.1, 0.35)}
+    grid = sub_times(sc.beats, 4, sc.swing)  # [n_beats-1, 4]
+    fill_every = rng.choice([4, 8, 16])
+    bar = -1
+    steps = sc.meter * 4
+    for i in range(grid.shape[0]):
+        pos = (sc.first_pos + i) % sc.meter
+        if pos == 0 or bar < 0:
+            bar += 1
+        if grid[i, 0] > end:
+            break
+        if not active(bar):
+            continue
+        fill = (bar % fill_every == fill_every - 1) and pos >= sc.meter - rng.integers(1, 3)
+        for q in range(4):
+            t = grid[i, q] + _jit(rng, sc)
+            st = pos * 4 + q
+            if fill:
+                if rng.random() < 0.8:
+                    d = toms[rng.integers(3)] if rng.random() < 0.6 else s
+                    buf.add(d, t, g["s"] * rng.uniform(0.6, 1.0))
+                if q == 0 and pos == 0:
+                    buf.add(k, t, g["k"])
+                continue
+            if kp[st % steps] == "K" and rng.random() > 0.03:
+                buf.add(k, t, g["k"] * rng.uniform(0.85, 1.0))
+            if sp[st % steps] == "S" and rng.random() > 0.03:
+                buf.add(s, t, g["s"] * rng.uniform(0.85, 1.0))
+                if cl is not None:
+                    buf.add(cl, t, g["s"] * 0.7)
+            elif rng.random() < 0.05:  # ghost note
+                buf.add(s, t, g["s"] * 0.2)
+            if hp[st % steps] == "H" and rng.random() > 0.05:
+                buf.add(ho if (q == 2 and rng.random() < 0.1) else hc, t, g["h"] * rng.uniform(0.6, 1.0))
+        if pos == 0 and bar % fill_every == 0 and rng.random() < 0.5:  # crash-ish on phrase start
+            buf.add(hat(rng, True), grid[i, 0], g["h"] * 2)
+
+
+PROGRESSIONS = [[0, 5, 3, 4], [0, 3, 4, 4], [0, 4, 5, 3], [5, 3, 0, 4], [0, 0, 3, 4], [1, 4, 0, 0]]
+MAJOR = [0, 2, 4, 5, 7, 9, 11]
+MINOR = [0, 2, 3, 5, 7, 8, 10]
+
+
+def render_harmony(rng, buf: Buffer, sc: Scene, end: float, parts: set[str], active) -> None:
+    """Bass, chords (stabs), pads and melody following a chord progression, one chord per bar."""
+    root = rng.integers(36, 48)
+    scale = MAJOR if rng.random() < 0.5 else MINOR
+    prog = PROGRESSIONS[rng.integers(len(PROGRESSIONS))]
+    bars_per_chord = rng.choice([1, 1, 2])
+    bass_kind = rng.choice(["saw", "square", "sine", "tri"])
+    bass_cut = rng.uniform(300, 1500)
+    pad_kind = rng.choice(["saw", "sine", "tri"])
+    stab_kind = rng.choice(["pluck", "saw", "tri"])
+    mel_kind = rng.choice(["pluck", "tri", "sine", "square"])
+    bass_pat = rng.choice(["root1", "beats", "eighths", "offbeat", "syncop"])
+    stab_pat = rng.choice(["beats", "offbeats", "two_four", "arp"])
+    gains = {p: rng.uniform(0.15, 0.5) for p in ("bass", "pad", "stab", "mel")}
+    ib = float(np.median(np.diff(sc.beats)))
+
+    def chord(deg: int) -> list[int]:
+        return [root + 12 + scale[(deg + o) % 7] + 12 * ((deg + o) // 7) for o in (0, 2, 4)]
+
+    bass_buf = np.zeros_like(buf.y)
+    pad_buf = np.zeros_like(buf.y)
+    bar = -1
+    grid8 = sub_times(sc.beats, 2, sc.swing)
+    bar_start = None
+    for i in range(grid8.shape[0]):
+        pos = (sc.first_pos + i) % sc.meter
+        if pos == 0 or bar < 0:
+            bar += 1
+            bar_start = i
+        t0 = grid8[i, 0]
+        if t0 > end:
+            break
+        if not active(bar):
+            continue
+        deg = prog[(bar // bars_per_chord) % len(prog)]
+        ch = chord(deg)
+        if "bass" in parts:
+            bn = root + scale[deg % 7]
+            hits = {"root1": [(0, sc.meter * ib * 0.9)] if pos == 0 else [],
+                    "beats": [(0, ib * 0.8)],
+                    "eighths": [(0, ib * 0.4), (1, ib * 0.4)],
+                    "offbeat": [(1, ib * 0.4)] + ([(0, ib * 0.4)] if pos == 0 else []),
+                    "syncop": [(0, ib * 0.6)] if pos % 2 == 0 else [(1, ib * 0.4)]}[bass_pat]
+            for q, d in hits:
+                n = bn + (12 if (q == 1 and rng.random() < 0.3) else 0)
+                x = tone(rng, midi_hz(n), d, bass_kind, attack=0.004, decay=rng.uniform(0.2, 1.0))
+                s = int(grid8[i, q] * SR)
+                e = min(s + x.size, bass_buf.size)
+                if s < e:
+                    bass_buf[s:e] += x[: e - s] * (1.2 if pos == 0 and q == 0 else 1.0)
+        if "pad" in parts and pos == 0:
+            d = ib * sc.meter * bars_per_chord if bar % bars_per_chord == 0 else 0
+            if d:
+                x = sum(tone(rng, midi_hz(n + 12) * rng.uniform(0.997, 1.003), d, pad_kind,
+                             attack=rng.uniform(0.02, 0.4), release=0.2) for n in ch)
+                s = int(t0 * SR)
+                e = min(s + x.size, pad_buf.size)
+                if s < e:
+                    pad_buf[s:e] += x[: e - s]
+        if "stab" in parts:
+            qs = {"beats": [0], "offbeats": [1], "two_four": [0] if pos % 2 == 1 else [],
+                  "arp": [0, 1]}[stab_pat]
+            for q in qs:
+                notes = ch if stab_pat != "arp" else [ch[(2 * pos + q) % 3] + 12]
+                x = sum(tone(rng, midi_hz(n + 12), ib * 0.35, stab_kind, decay=0.15) for n in notes)
+                buf.add(x, grid8[i, q] + _jit(rng, sc), gains["stab"] / len(notes))
+        if "mel" in parts:
+            for q in (0, 1):
+                if rng.random() < (0.55 if q == 0 else 0.3):
+                    n = root + 24 + scale[rng.integers(7)] + 12 * (rng.random() < 0.2)
+                    x = tone(rng, midi_hz(n), ib * rng.choice([0.3, 0.5, 0.9]), mel_kind,
+                             decay=rng.uniform(0.1, 0.6))
+                    buf.add(x, grid8[i, q] + _jit(rng, sc), gains["mel"])
+    if "bass" in parts:
+        buf.y += gains["bass"] * _lowpass(bass_buf, bass_cut)
+    if "pad" in parts:
+        buf.y += gains["pad"] * 0.4 * _lowpass(pad_buf, rng.uniform(800, 5000))
+
+
+def render_voice(rng, buf: Buffer, sc: Scene, end: float, active, rhythmic: bool = True) -> None:
+    """Rhythmic speech/yelling bursts on beats and 8ths (rap/chant-like), or unrhythmic talk."""
+    f0 = rng.uniform(90, 300)
+    yell = rng.random() < 0.35
+    g = rng.uniform(0.2, 0.7)
+    if not rhythmic:
+        t = 0.0
+        while t < end:
+            x = syllable(rng, f0 * rng.uniform(0.8, 1.25), yell)
+            buf.add(x, t, g * rng.uniform(0.5, 1.0))
+            t += x.size / SR + rng.exponential(0.12) + (rng.random() < 0.1) * rng.uniform(0.3, 1.2)
+        return
+    grid8 = sub_times(sc.beats, 2, sc.swing)
+    density = rng.uniform(0.3, 0.9)
+    bar = -1
+    for i in range(grid8.shape[0]):
+        pos = (sc.first_pos + i) % sc.meter
+        if pos == 0 or bar < 0:
+            bar += 1
+        if grid8[i, 0] > end:
+            break
+        if not active(bar):
+            continue
+        for q in (0, 1):
+            if rng.random() < (density if q == 0 else density * 0.5):
+                x = syllable(rng, f0 * rng.uniform(0.85, 1.2), yell)
+                buf.add(x, grid8[i, q] + _jit(rng, sc) - 0.01, g * (1.3 if q == 0 else 0.8))
+
+
+def render_claps(rng, buf: Buffer, sc: Scene, end: float) -> None:
+    """Audience-style clapping on the beat (or on 2 and 4) with many slightly spread hands."""
+    n_people = rng.integers(1, 12)
+    on24 = sc.meter == 4 and rng.random() < 0.4
+    claps = [clap(rng) for _ in range(min(n_people, 4))]
+    spread = rng.uniform(0.005, 0.03)
+    for i, t in enumerate(sc.beats):
+        if t > end:
+            break
+        pos = (sc.first_pos + i) % sc.meter
+        if on24 and pos % 2 == 0:
+            continue
+        for p in range(n_people):
+            buf.add(claps[p % len(claps)], t + rng.normal(0, spread), rng.uniform(0.3, 0.6) / np.sqrt(n_people))
+
+
+# ------------------------------------------------------------------------------ recording chain
+
+def _noise(rng, n: int, colour: str) -> np.ndarray:
+    w = rng.standard_normal(n)
+    if colour == "white":
+        return w
+    spec = np.fft.rfft(w)
+    f = np.fft.rfftfreq(n, 1 / SR)
+    f[0] = f[1]
+    spec /= f ** (0.5 if colour == "pink" else 1.0)
+    y = np.fft.irfft(spec, n)
+    return y / (y.std() + 1e-12)
+
+
+def _peaking(x: np.ndarray, f0: float, gain_db: float, q: float) -> np.ndarray:
+    a = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * f0 / SR
+    alpha = np.sin(w0) / (2 * q)
+    b = [1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a]
+    aa = [1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a]
+    return signal.lfilter(b, aa, x)
+
+
+def recording_chain(rng, y: np.ndarray, level: int) -> tuple[np.ndarray, dict]:
+    info = {}
+    n = y.size
+    # room: early reflections + exponentially decaying noise tail
+    if rng.random() < 0.6:
+        rt60 = float(rng.uniform(0.15, 2.0))
+        ir_len = int(min(rt60, 1.5) * SR)
+        ir = rng.standard_normal(ir_len) * np.exp(-6.9 * np.arange(ir_len) / (rt60 * SR))
+        ir = _lowpass(ir, rng.uniform(2000, 10000))
+        ir[0] = 0
+        for _ in range(rng.integers(2, 7)):
+            ir[int(rng.uniform(0.003, 0.04) * SR)] += rng.uniform(0.1, 0.6)
+        ir /= np.sqrt(np.sum(ir ** 2)) + 1e-9
+        wet = rng.uniform(0.1, 0.7)
+        y = (1 - wet) * y + wet * signal.oaconvolve(y, ir)[:n]
+        info["rt60"] = rt60
+    # microphone colouring
+    if rng.random() < 0.7:
+        y = _highpass(y, float(np.exp(rng.uniform(np.log(30), np.log(400)))))
+        if rng.random() < 0.6:
+            y = _lowpass(y, float(np.exp(rng.uniform(np.log(2500), np.log(16000)))))
+        for _ in range(rng.integers(0, 3)):
+            y = _peaking(y, float(np.exp(rng.uniform(np.log(100), np.log(8000)))),
+                         rng.uniform(-9, 9), rng.uniform(0.5, 3))
+    # level changes: slow piecewise-linear gain in dB
+    if rng.random() < 0.5:
+        k = rng.integers(2, 6)
+        pts = np.sort(rng.uniform(0, n, k))
+        env_db = np.interp(np.arange(n), np.concatenate([[0], pts, [n]]),
+                           rng.uniform(-15, 3, k + 2))
+        y = y * 10 ** (env_db / 20)
+    y = y / (np.sqrt(np.mean(y ** 2)) + 1e-9)
+    # background noise
+    if rng.random() < 0.6:
+        colour = rng.choice(["white", "pink", "brown"])
+        snr = rng.uniform(0, 35) if level > 0 else rng.uniform(10, 40)
+        y = y + _noise(rng, n, colour) * 10 ** (-snr / 20)
+        info["snr_db"] = float(snr)
+    # overall level and occasional soft clipping
+    gain_db = rng.uniform(-45, -8)
+    y = y * 10 ** (gain_db / 20)
+    if rng.random() < 0.1:
+        drive = rng.uniform(2, 10)
+        y = np.tanh(y * drive / (np.abs(y).max() + 1e-9)) * 10 ** (-6 / 20)
+    info["gain_db"] = float(gain_db)
+    return y, info
+
+
+# ------------------------------------------------------------------------------------- tracks
+
+def generate_track(seed: int, level: int, duration: float = 30.0) -> SynthTrack:
+    """Render one synthetic track of the given curriculum level (deterministic in ``seed``)."""
+    rng = np.random.default_rng([seed, level, 7919])
+    n = int(duration * SR)
+    buf = Buffer(n)
+    lead = rng.uniform(0, 4) if rng.random() < 0.4 else rng.uniform(0, 0.5)
+    beats, info = beat_grid(rng, duration, lead)
+    meter = 3 if rng.random() < 0.3 else 4
+    first_pos = int(rng.integers(meter)) if rng.random() < 0.5 else 0
+    swing = float(rng.uniform(0.1, 0.5)) if rng.random() < 0.25 else 0.0
+    humanize = float(rng.uniform(0.002, 0.012)) if rng.random() < 0.5 else 0.0
+    sc = Scene(beats, meter, first_pos, swing, humanize)
+    info.update(level=level, meter=meter, swing=swing, lead_s=lead)
+    end = duration
+    n_bars = int(len(beats) / meter) + 2
+
+    def always(_bar: int) -> bool:
+        return True
+
+    if level == 0:
+        choice = rng.choice(["pulse", "pulse", "claps", "voice"])
+        if choice == "pulse":
+            render_pulse(rng, buf, sc, end)
+        elif choice == "claps":
+            render_claps(rng, buf, sc, end)
+        else:
+            render_voice(rng, buf, sc, end, always)
+        info["scene"] = str(choice)
+    elif level == 1:
+        render_drums(rng, buf, sc, end, always)
+        if rng.random() < 0.15:
+            render_claps(rng, buf, sc, end)
+    elif level == 2:
+        render_drums(rng, buf, sc, end, always)
+        parts = {p for p in ("bass", "pad", "stab", "mel") if rng.random() < 0.7} or {"bass"}
+        render_harmony(rng, buf, sc, end, parts, always)
+        r = rng.random()
+        if r < 0.25:
+            render_voice(rng, buf, sc, end, lambda b: (b // 4) % 2 == 0)
+        elif r < 0.35:
+            render_claps(rng, buf, sc, end)
+        info["parts"] = sorted(parts)
+    else:
+        parts = {p for p in ("bass", "pad", "stab", "mel") if rng.random() < 0.75} or {"stab"}
+        if rng.random() < 0.35:  # no drums at all
+            render_harmony(rng, buf, sc, end, parts | {"bass"}, always)
+            info["scene"] = "no_drums"
+        else:  # drum breaks: sections of 2-8 bars without drums
+            on = np.ones(n_bars, bool)
+            b = int(rng.integers(2, 8))
+            while b < n_bars:
+                ln = int(rng.integers(2, 9))
+                on[b:b + ln] = False
+                b += ln + int(rng.integers(4, 12))
+            render_drums(rng, buf, sc, end, lambda bb: bool(on[min(bb, n_bars - 1)]))
+            render_harmony(rng, buf, sc, end, parts, always)
+            if rng.random() < 0.2:
+                render_voice(rng, buf, sc, end, lambda bb: bool(on[min(bb, n_bars - 1)]))
+            info["scene"] = "breaks"
+    # some tracks: unrhythmic talk or noise in the lead-in (no beats there)
+    if lead > 1.0 and rng.random() < 0.5:
+        pre = Buffer(int(lead * SR))
+        render_voice(rng, pre, sc, lead - 0.2, always, rhythmic=False)
+        buf.y[: pre.y.size] += pre.y * rng.uniform(0.2, 1.0)
+    y = buf.y
+    if np.abs(y).max() == 0:
+        y = y + 1e-6 * rng.standard_normal(n)
+    y, rinfo = recording_chain(rng, y, level)
+    info.update(rinfo)
+    keep = beats < duration
+    beats = beats[keep]
+    bib = ((first_pos + np.arange(beats.size)) % meter) + 1
+    return SynthTrack(y.astype(np.float32), beats, bib.astype(np.int64), info)
+
+
+def main() -> None:
+    import soundfile as sf
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--n", type=int, default=2, help="tracks per level")
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for level in LEVELS:
+        for i in range(a.n):
+            tr = generate_track(a.seed + i, level, a.duration)
+            stem = out / f"synth_l{level}_{a.seed + i:05d}"
+            sf.write(stem.with_suffix(".wav"), tr.audio / max(1e-9, np.abs(tr.audio).max()) * 0.9, SR)
+            stem.with_suffix(".beats").write_text(
+                "".join(f"{t:.4f}\t{b}\n" for t, b in zip(tr.beats, tr.beat_in_bar)))
+            print(stem.name, tr.info)
+
+
+if __name__ == "__main__":
+    main()

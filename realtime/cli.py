@@ -1,0 +1,113 @@
+"""Command line: ``beatd devices | run | analyze | eval``.
+
+Exit codes follow sysexits: 0 ok, 1 runtime failure, 64 usage, 65 bad data, 66 input file
+missing/unreadable, 69 no audio device, 78 configuration error.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from . import config as config_mod
+
+EX_OK, EX_FAIL, EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE, EX_CONFIG = 0, 1, 64, 65, 66, 69, 78
+
+log = logging.getLogger("beatd")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+
+
+def _load_config(path: str | None) -> config_mod.Config:
+    return config_mod.load(path)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """List audio input devices."""
+    from .audio_input import AudioDeviceError, format_devices, list_input_devices, no_device_hint
+    try:
+        devices = list_input_devices()
+    except AudioDeviceError as exc:
+        print(f"beatd: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    if not devices:
+        print(no_device_hint(), file=sys.stderr)
+        return EX_UNAVAILABLE
+    print("Audio input devices (* = default):")
+    print(format_devices(devices))
+    return EX_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the daemon in the foreground until SIGINT/SIGTERM (or ``--duration``)."""
+    from .audio_input import AudioDeviceError, list_input_devices, no_device_hint
+    from .daemon import Daemon
+    cfg = _load_config(args.config)
+    if args.device is not None:
+        cfg.values["input"]["device"] = args.device
+    _setup_logging(args.log_level or cfg.section("log")["level"])
+    try:
+        if not list_input_devices():
+            print(no_device_hint(), file=sys.stderr)
+            return EX_UNAVAILABLE
+        daemon = Daemon(cfg, record=args.record, dump_features=args.dump_features)
+    except AudioDeviceError as exc:
+        print(f"beatd: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+
+    def on_signal(signum, frame):
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        daemon.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    daemon.start()
+    print("READY", file=sys.stderr, flush=True)
+    daemon.wait(args.duration)
+    daemon.stop()
+    daemon.join(timeout=2.0)
+    s = daemon.stats
+    log.info("stopped: %d frames, %d overrun block(s), %d xrun(s)", s.frames, s.dropped_blocks,
+             s.xruns)
+    return EX_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the README's examples)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", metavar="FILE",
+                        help="config file (TOML); see config.toml for every key")
+    common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p = argparse.ArgumentParser(prog="beatd", description="Real-time beat tracker daemon.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("devices", help="list audio input devices", parents=[common])
+    sp.set_defaults(func=cmd_devices)
+
+    sp = sub.add_parser("run", help="run the daemon on the configured input",
+                        parents=[common])
+    sp.add_argument("--device", help="input device name or index (overrides input.device)")
+    sp.add_argument("--duration", type=float, help="stop after this many seconds")
+    sp.add_argument("--record", metavar="WAV", help="write the captured input here at exit")
+    sp.add_argument("--dump-features", metavar="NPY", help="write all feature frames at exit")
+    sp.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``beatd`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except config_mod.ConfigError as exc:
+        print(f"beatd: {exc}", file=sys.stderr)
+        return EX_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""File input: decode a file to mono at the model rate and hand it out hop by hop.
+
+The hops go through the same :class:`~realtime.frontend.Frontend` as the live stream, so a file
+and a live recording of it give identical frames.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+
+class AudioFileError(Exception):
+    """A file that cannot be read as audio; the message names the file and the reason."""
+
+
+def read_audio(path: str | Path, sample_rate: int, channel: int | None = None) -> np.ndarray:
+    """Decode ``path`` to float32 mono at ``sample_rate``.
+
+    Parameters
+    ----------
+    path : audio file (anything libsndfile reads: WAV, FLAC, OGG, MP3 with libsndfile >= 1.1).
+    sample_rate : target rate; the file is resampled with soxr (high quality) when it differs.
+    channel : take this channel (0-based) instead of the mean of all channels.
+
+    Examples
+    --------
+    >>> y = read_audio("song.flac", 44100)  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such file")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile reports format/truncation problems as RuntimeError
+        raise AudioFileError(f"{path}: cannot read as audio ({exc})") from None
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{path}: the file holds no audio samples")
+    if channel is not None:
+        if not 0 <= channel < data.shape[1]:
+            raise AudioFileError(f"{path}: has {data.shape[1]} channel(s), no channel {channel}")
+        y = data[:, channel]
+    else:
+        y = data.mean(axis=1)
+    if sr != sample_rate:
+        y = soxr.resample(y, sr, sample_rate, quality="HQ")
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        y[bad] = 0.0
+    return y
+
+
+def iter_hops(y: np.ndarray, hop_length: int) -> Iterator[np.ndarray]:
+    """Consecutive complete hops of ``y`` (views, no copies)."""
+    for k in range(len(y) // hop_length):
+        yield y[k * hop_length:(k + 1) * hop_length]

@@ -1,0 +1,73 @@
+"""A JACK client process that plays a WAV file into given input ports (test feeder).
+
+usage: python jack_feeder.py FILE.wav PORT [PORT...] [--lead-in 0.2] [--tail 0.3]
+
+It connects its output to the given ports (disconnecting the system capture ports from them),
+outputs zeros for the lead-in, plays the file sample-exactly, then zeros for the tail, and
+exits. The file's rate must equal the server's (JACK never resamples).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+import jack
+import numpy as np
+import soundfile as sf
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("wav")
+    ap.add_argument("ports", nargs="+")
+    ap.add_argument("--lead-in", type=float, default=0.2)
+    ap.add_argument("--tail", type=float, default=0.3)
+    ap.add_argument("--name", default="feeder")
+    args = ap.parse_args()
+
+    y, sr = sf.read(args.wav, dtype="float32", always_2d=True)
+    client = jack.Client(args.name, no_start_server=True)
+    if client.samplerate != sr:
+        print(f"feeder: file rate {sr} != server rate {client.samplerate}", file=sys.stderr)
+        return 2
+    lead = int(args.lead_in * sr)
+    tail = int(args.tail * sr)
+    sig = np.concatenate([np.zeros((lead, y.shape[1]), np.float32), y,
+                          np.zeros((tail, y.shape[1]), np.float32)])
+    outs = [client.outports.register(f"out_{i}") for i in range(y.shape[1])]
+    pos = [0]
+    done = threading.Event()
+    started = threading.Event()
+
+    @client.set_process_callback
+    def process(frames):
+        if not started.is_set():
+            for p in outs:
+                p.get_array()[:] = 0.0
+            return
+        i = pos[0]
+        chunk = sig[i:i + frames]
+        for c, p in enumerate(outs):
+            buf = p.get_array()
+            buf[:len(chunk)] = chunk[:, c]
+            buf[len(chunk):] = 0.0
+        pos[0] = i + frames
+        if pos[0] >= len(sig):
+            done.set()
+
+    with client:
+        for k, target in enumerate(args.ports):
+            for src in client.get_all_connections(target):
+                client.disconnect(src, target)
+            client.connect(outs[k % len(outs)], target)
+        started.set()
+        if not done.wait(timeout=len(sig) / sr * 3 + 10):
+            print("feeder: timed out", file=sys.stderr)
+            return 1
+    print(f"feeder: played {len(y)} frames", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

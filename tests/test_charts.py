@@ -1,0 +1,146 @@
+"""Exact beat times from chart timing (inline chart text, no audio)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from export.charts import gimmick_reasons, parse_chart, parse_fnf, parse_fnf_metadata, parse_osu, parse_sm
+
+SM_CONST = """#TITLE:Const;#ARTIST:X;#OFFSET:-0.100;#BPMS:0.000=120.000;#STOPS:;
+#NOTES:
+     dance-single:
+     :
+     Beginner:
+     1:
+     0,0,0,0,0:
+1000
+0000
+0000
+0000
+,
+0000
+0000
+0000
+0001
+;
+"""
+
+
+def test_sm_constant_tempo_offset_sign() -> None:
+    g = parse_sm(SM_CONST, duration=3.0)
+    # beat 0 at -OFFSET = +0.1 s, 0.5 s per beat
+    assert g.times[:4] == pytest.approx([0.1, 0.6, 1.1, 1.6])
+    assert g.beat_in_bar[:6] == [1, 2, 3, 4, 1, 2]
+    assert g.times[-1] == pytest.approx(2.6)
+    assert g.info["title"] == "Const"
+
+
+def test_sm_without_duration_stops_at_last_note_measure() -> None:
+    g = parse_sm(SM_CONST)
+    assert g.times[-1] == pytest.approx(0.1 + 8 * 0.5)
+
+
+def test_sm_bpm_change() -> None:
+    text = "#OFFSET:0;#BPMS:0=120,4=60;"
+    g = parse_sm(text, duration=5.0)
+    # beats 0..4 at 0.5 s, then 1 s per beat
+    assert g.times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0])
+    assert g.bpms == [120.0, 60.0]
+
+
+def test_sm_stop_and_delay() -> None:
+    text = "#OFFSET:0;#BPMS:0=60;#STOPS:2=0.5;"
+    g = parse_sm(text, duration=5.0)
+    # beat 2 is at 2.0 (the stop comes after it), later beats are 0.5 s late
+    assert g.times == pytest.approx([0.0, 1.0, 2.0, 3.5, 4.5])
+    assert g.n_stops == 1
+    ssc = "#VERSION:0.83;#OFFSET:0;#BPMS:0=60;#DELAYS:2=0.5;#NOTEDATA:;#BPMS:0=999;"
+    g = parse_sm(ssc, duration=5.0)
+    # a delay comes before its beat: beat 2 itself is late; chart-level tags are ignored
+    assert g.times == pytest.approx([0.0, 1.0, 2.5, 3.5, 4.5])
+
+
+def test_sm_time_signature_and_warp_flag() -> None:
+    text = "#OFFSET:0;#BPMS:0=60;#TIMESIGNATURES:0=3=4;"
+    g = parse_sm(text, duration=6.0)
+    assert g.beat_in_bar == [1, 2, 3, 1, 2, 3, 1]
+    g = parse_sm("#OFFSET:0;#BPMS:0=60,4=-60,5=60;", duration=6.0)
+    assert g.warps and gimmick_reasons(g)
+
+
+OSU = """osu file format v14
+
+[General]
+AudioFilename: audio.mp3
+Mode: 0
+
+[Metadata]
+Title:Waltz
+Artist:Someone
+
+[TimingPoints]
+500,500,3,2,0,60,1,0
+1000,-50,3,2,0,60,0,0
+2000,250,4,2,0,60,1,0
+
+[HitObjects]
+256,192,500,1,0,0:0:0:0:
+"""
+
+
+def test_osu_meter_three_and_tempo_change() -> None:
+    g = parse_osu(OSU, duration=3.0)
+    # extrapolated back to 0.0, bar starts at 0.5 s with meter 3; inherited point ignored;
+    # the uninherited point at 2.0 s starts a new bar at 240 bpm
+    assert g.times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.25, 2.5, 2.75, 3.0])
+    assert g.beat_in_bar == [3, 1, 2, 3, 1, 2, 3, 4, 1]
+    assert g.info["audio"] == "audio.mp3"
+
+
+def test_fnf_legacy_sections_with_bpm_change() -> None:
+    chart = {
+        "song": {
+            "song": "Mod Song",
+            "bpm": 120,
+            "notes": [
+                {"lengthInSteps": 16, "sectionNotes": [[0, 1, 0]], "mustHitSection": True},
+                {"lengthInSteps": 16, "changeBPM": True, "bpm": 60, "sectionNotes": []},
+            ],
+        }
+    }
+    g = parse_fnf(json.dumps(chart), duration=7.0)
+    assert g.times[:8] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0])
+    assert g.beat_in_bar[:8] == [1, 2, 3, 4, 1, 2, 3, 4]
+    assert g.times[-1] == pytest.approx(7.0)
+
+
+def test_fnf_metadata_time_changes() -> None:
+    meta = {"timeChanges": [{"t": 0, "bpm": 150, "n": 4, "d": 4}, {"t": 1600, "bpm": 100, "n": 3}]}
+    g = parse_fnf_metadata(json.dumps(meta), duration=3.0)
+    assert g.times == pytest.approx([0.0, 0.4, 0.8, 1.2, 1.6, 2.2, 2.8])
+    assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 3]
+
+
+CHART = """[Song]
+{
+  Name = "Tune"
+  Offset = 0.25
+  Resolution = 192
+}
+[SyncTrack]
+{
+  0 = TS 4
+  0 = B 120000
+  768 = B 60000
+  768 = TS 3
+}
+"""
+
+
+def test_clone_hero_chart() -> None:
+    g = parse_chart(CHART, duration=4.5)
+    # tick 0 at Offset; 4 beats at 0.5 s, then 3/4 at 1 s per beat
+    assert g.times == pytest.approx([0.25, 0.75, 1.25, 1.75, 2.25, 3.25, 4.25])
+    assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 3]

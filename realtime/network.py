@@ -1,0 +1,181 @@
+"""Causal beat network runner (numpy + onnxruntime only; never imports torch).
+
+A model is a pair of ONNX files made by ``export.onnx_export`` from the same weights:
+
+* ``<name>.onnx``: streaming graph, ``features`` [1, F] + recurrent states -> ``activations``
+  [1, 2] + new states (state names and shapes are listed in the metadata);
+* ``<name>.seq.onnx``: sequence graph, ``features`` [1, T, F] -> ``activations`` [1, T, 2].
+
+Both carry the frontend parameters in ``metadata_props``; :attr:`BeatNetwork.params` rebuilds
+them, so the daemon configures its :class:`realtime.frontend.Frontend` from the model.
+
+Examples
+--------
+>>> net = BeatNetwork(default_model_path())          # doctest: +SKIP
+>>> fe = Frontend(net.params)                        # doctest: +SKIP
+>>> beat, downbeat = net.process_frame(fe.process_hop(hop))   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from realtime.frontend import FrontendParams
+
+FORMAT = "beatd-beatnet-1"
+DEFAULT_MODEL = "beatd_gru.onnx"
+
+
+def default_model_path() -> Path:
+    """The shipped streaming model (``models/beatd_gru.onnx`` next to the package)."""
+    return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
+
+
+def _session(path: Path) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def _require(meta: dict[str, str], key: str, path: Path) -> str:
+    if key not in meta:
+        raise ValueError(f"{path.name}: model metadata lacks {key!r}")
+    return meta[key]
+
+
+def sequence_path_for(model_path: str | Path) -> Path:
+    p = Path(model_path)
+    name = p.name[:-5] if p.name.endswith(".onnx") else p.name
+    return p.with_name(f"{name}.seq.onnx")
+
+
+class BeatNetwork:
+    """Streaming and whole-sequence inference of the causal beat network.
+
+    ``process_frame`` is allocation-free apart from what onnxruntime does internally: inputs,
+    outputs and the two state buffers are preallocated and bound once with IO bindings; each call
+    copies the frame into the bound input and swaps the state buffers.
+    """
+
+    def __init__(self, model_path: str | Path | None = None) -> None:
+        path = Path(model_path) if model_path is not None else default_model_path()
+        if not path.exists():
+            raise FileNotFoundError(f"beat model not found: {path}")
+        self.path = path
+        self._stream = _session(path)
+        meta = dict(self._stream.get_modelmeta().custom_metadata_map)
+        self.metadata = meta
+        fmt = _require(meta, "beatd.model.format", path)
+        if fmt != FORMAT:
+            raise ValueError(f"{path.name}: metadata 'beatd.model.format' is {fmt!r}, expected {FORMAT!r}")
+        graph = meta.get("beatd.model.graph", "streaming")
+        if graph != "streaming":
+            raise ValueError(f"{path.name}: metadata 'beatd.model.graph' is {graph!r}; pass the "
+                             f"streaming file (<name>.onnx), not the sequence file")
+        try:
+            self.params = FrontendParams.from_metadata(meta)
+        except ValueError as e:
+            raise ValueError(f"{path.name}: {e}") from None
+        n_feat = int(_require(meta, "beatd.model.n_features", path))
+        if n_feat != self.params.n_features:
+            raise ValueError(f"{path.name}: metadata 'beatd.model.n_features' = {n_feat} does not match "
+                             f"the frontend metadata (n_features = {self.params.n_features})")
+        self.version = _require(meta, "beatd.model.version", path)
+        self.name = meta.get("beatd.model.name", path.stem)
+        self.peak_threshold = float(meta.get("beatd.model.peak_threshold", "0.3"))
+        states = json.loads(_require(meta, "beatd.model.state", path))
+        inputs = {i.name: i for i in self._stream.get_inputs()}
+        outputs = {o.name: o for o in self._stream.get_outputs()}
+        if "features" not in inputs or list(inputs["features"].shape) != [1, n_feat]:
+            raise ValueError(f"{path.name}: streaming graph input 'features' must be [1, {n_feat}] "
+                             f"as 'beatd.model.n_features' says, got "
+                             f"{inputs.get('features').shape if 'features' in inputs else 'none'}")
+        for s in states:
+            for k in ("input", "output"):
+                io = inputs if k == "input" else outputs
+                if s[k] not in io:
+                    raise ValueError(f"{path.name}: metadata 'beatd.model.state' names {k} {s[k]!r}, "
+                                     f"which the streaming graph lacks")
+                if list(io[s[k]].shape) != list(s["shape"]):
+                    raise ValueError(f"{path.name}: metadata 'beatd.model.state' shape {s['shape']} for "
+                                     f"{s[k]!r} does not match the graph ({io[s[k]].shape})")
+        if set(inputs) != {"features", *[s["input"] for s in states]}:
+            raise ValueError(f"{path.name}: streaming graph inputs {sorted(inputs)} do not match "
+                             f"metadata 'beatd.model.state'")
+        self.state_spec = states
+
+        # preallocated buffers and two IO bindings (state A -> B, then B -> A)
+        self._x = np.zeros((1, n_feat), np.float32)
+        self._act = np.zeros((1, 2), np.float32)
+        self._sa = [np.zeros(s["shape"], np.float32) for s in states]
+        self._sb = [np.zeros(s["shape"], np.float32) for s in states]
+        self._bindings = [self._bind(self._sa, self._sb), self._bind(self._sb, self._sa)]
+        self._flip = 0
+
+        # sequence graph (optional: fall back to stepping the streaming graph)
+        self._seq = None
+        seq_path = sequence_path_for(path)
+        if seq_path.exists():
+            self._seq = _session(seq_path)
+            smeta = dict(self._seq.get_modelmeta().custom_metadata_map)
+            for key in ("beatd.model.weights_sha256", *self.params.to_metadata().keys()):
+                if smeta.get(key) != meta.get(key):
+                    raise ValueError(f"{seq_path.name}: metadata {key!r} differs from {path.name} "
+                                     f"({smeta.get(key)!r} vs {meta.get(key)!r}): not the same model")
+        self.sequence_path = seq_path if self._seq is not None else None
+
+    def _bind(self, s_in: list[np.ndarray], s_out: list[np.ndarray]) -> ort.IOBinding:
+        b = self._stream.io_binding()
+        f32 = np.float32
+        b.bind_input("features", "cpu", 0, f32, list(self._x.shape), self._x.ctypes.data)
+        b.bind_output("activations", "cpu", 0, f32, list(self._act.shape), self._act.ctypes.data)
+        for spec, a, o in zip(self.state_spec, s_in, s_out):
+            b.bind_input(spec["input"], "cpu", 0, f32, list(a.shape), a.ctypes.data)
+            b.bind_output(spec["output"], "cpu", 0, f32, list(o.shape), o.ctypes.data)
+        return b
+
+    @property
+    def frame_rate(self) -> float:
+        return self.params.frame_rate
+
+    def reset(self) -> None:
+        """Zero the recurrent state (start of a new stream)."""
+        for a in self._sa:
+            a[...] = 0.0
+        for a in self._sb:
+            a[...] = 0.0
+        self._flip = 0
+
+    def process_frame(self, features: np.ndarray) -> tuple[float, float]:
+        """One frontend frame [F] -> (beat, downbeat) probabilities; state carries over."""
+        self._x[0] = features
+        self._stream.run_with_iobinding(self._bindings[self._flip])
+        self._flip ^= 1
+        return float(self._act[0, 0]), float(self._act[0, 1])
+
+    def process_sequence(self, frames: np.ndarray) -> np.ndarray:
+        """Frames [T, F] from a fresh stream -> activations [T, 2] (does not touch the streaming state)."""
+        frames = np.ascontiguousarray(frames, np.float32)
+        if frames.ndim != 2 or frames.shape[1] != self._x.shape[1]:
+            raise ValueError(f"expected frames [T, {self._x.shape[1]}], got {frames.shape}")
+        if frames.shape[0] == 0:
+            return np.zeros((0, 2), np.float32)
+        if self._seq is not None:
+            return self._seq.run(["activations"], {"features": frames[None]})[0][0]
+        # fallback: step the streaming graph from a zero state without disturbing ours
+        feeds = {"features": None, **{s["input"]: np.zeros(s["shape"], np.float32) for s in self.state_spec}}
+        names = ["activations", *[s["output"] for s in self.state_spec]]
+        out = np.zeros((frames.shape[0], 2), np.float32)
+        for k in range(frames.shape[0]):
+            feeds["features"] = frames[k:k + 1]
+            res = self._stream.run(names, feeds)
+            out[k] = res[0][0]
+            for s, v in zip(self.state_spec, res[1:]):
+                feeds[s["input"]] = v
+        return out

@@ -1,0 +1,47 @@
+"""The beatd command: devices, missing devices, no audio at all, config errors (real PortAudio)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def beatd(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "realtime.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_devices_lists_the_jack_input(jack_server, beatd_env):
+    r = beatd("devices", env=beatd_env)
+    assert r.returncode == 0, r.stderr
+    assert "system" in r.stdout and "JACK" in r.stdout
+    line = next(l for l in r.stdout.splitlines() if "system" in l)
+    assert line.startswith("*")                 # the default input
+    assert " 2 " in line and "48000" in line    # channels and default rate
+
+
+def test_unknown_device_lists_the_devices_that_exist(jack_server, beatd_env):
+    r = beatd("run", "--device", "Focusrite 18i20", "--duration", "1", env=beatd_env)
+    assert r.returncode == 69
+    assert "no input device 'Focusrite 18i20'" in r.stderr
+    assert "system" in r.stderr                 # the list of what exists
+
+
+def test_no_audio_device_at_all_points_at_analyze(beatd_env):
+    env = dict(beatd_env, JACK_DEFAULT_SERVER="no-such-server")
+    for cmd in (["run", "--duration", "1"], ["devices"]):
+        r = beatd(*cmd, env=env)
+        assert r.returncode == 69, r.stderr
+        assert "no audio input" in r.stderr and "beatd analyze" in r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_config_error_exit_code_and_message(tmp_path, beatd_env):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[input]\nblocksize = "big"\n')
+    r = beatd("run", "--config", str(cfg), env=beatd_env)
+    assert r.returncode == 78
+    assert f"{cfg}:2: input.blocksize must be an integer" in r.stderr
+    assert "Traceback" not in r.stderr

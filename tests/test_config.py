@@ -1,0 +1,65 @@
+"""Config loading: every key documented, errors name key and line."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from realtime import config as config_mod
+from realtime.config import ConfigError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_documents_every_key_with_its_default():
+    text = (ROOT / "config.toml").read_text()
+    cfg = load(ROOT / "config.toml")
+    assert cfg.values == config_mod.defaults().values
+    for section, keys in config_mod.SCHEMA.items():
+        assert re.search(rf"^\[{re.escape(section)}\]", text, re.M), f"[{section}] missing"
+        for key in keys:
+            assert re.search(rf"^{re.escape(key)}\s*=", text, re.M), f"{section}.{key} missing"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return p
+
+
+def test_unknown_key_names_key_and_line(tmp_path):
+    p = write(tmp_path, '[input]\ndevice = "x"\n\n# comment\nsamplrate = 48000\n')
+    with pytest.raises(ConfigError) as e:
+        load(p)
+    msg = str(e.value)
+    assert f"{p}:5" in msg and "input.samplrate" in msg and "samplerate" in msg
+
+
+def test_wrong_type_names_key_and_line(tmp_path):
+    p = write(tmp_path, '[log]\nlevel = "info"\n[input]\nring_seconds = "four"\n')
+    with pytest.raises(ConfigError, match=r"c\.toml:4: input\.ring_seconds must be"):
+        load(p)
+
+
+def test_bad_value_and_unknown_section(tmp_path):
+    with pytest.raises(ConfigError, match=r":2: input\.channel = 'left'"):
+        load(write(tmp_path, '[input]\nchannel = "left"\n'))
+    with pytest.raises(ConfigError, match=r":1: unknown section \[inptu\]"):
+        load(write(tmp_path, '[inptu]\ndevice = 1\n'))
+    with pytest.raises(ConfigError, match="must be true or false|must be an integer"):
+        load(write(tmp_path, '[input]\nchannels = true\n'))
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(write(tmp_path, "[input\n"))
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load(tmp_path / "nope.toml")
+
+
+def test_values_override_defaults(tmp_path):
+    cfg = load(write(tmp_path, '[input]\ndevice = 3\nsamplerate = 44100\n'))
+    assert cfg.section("input")["device"] == 3
+    assert cfg.section("input")["samplerate"] == 44100.0
+    assert cfg.section("input")["ring_seconds"] == 4.0

@@ -1,7 +1,8 @@
-"""Test-suite setup: one JACK server (dummy driver) for the whole session.
+"""Test-suite setup: one JACK server (dummy driver) for the whole session, started on first use.
 
-jackd starts in ``pytest_configure``, before any test module imports sounddevice, and stops
-last, after PortAudio has been terminated in this process (see ../shared/audiostack/RECIPE.md).
+The tests talk to PortAudio only through beatd subprocesses, so the server can start lazily.
+It stops last, after PortAudio (if this process loaded it) has been terminated (see
+../shared/audiostack/RECIPE.md for why the order matters).
 """
 from __future__ import annotations
 
@@ -17,10 +18,6 @@ from jack_server import JackServer  # noqa: E402
 _server = JackServer(rate=48000, period=256)
 
 
-def pytest_configure(config):
-    _server.start()
-
-
 def pytest_unconfigure(config):
     sd = sys.modules.get("sounddevice")
     if sd is not None:
@@ -34,12 +31,14 @@ def pytest_unconfigure(config):
 @pytest.fixture(scope="session")
 def jack_server() -> JackServer:
     """The running JACK server (rate 48 kHz, period 256)."""
+    if _server.proc is None or _server.proc.poll() is not None:
+        _server.start()
     return _server
 
 
 @pytest.fixture
-def beatd_env() -> dict:
-    """Environment for beatd subprocesses: JACK only, the test venv's python."""
+def beatd_env(jack_server) -> dict:
+    """Environment for beatd subprocesses, pointing at the test's JACK server."""
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     return env

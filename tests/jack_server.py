@@ -17,9 +17,12 @@ JACK_ENV = {"JACK_NO_START_SERVER": "1", "JACK_NO_AUDIO_RESERVATION": "1",
 LOG = "/tmp/beatd-test-jackd.log"
 
 
-def _clean_shm() -> None:
-    for pattern in ("/dev/shm/jack-*", "/dev/shm/jack_default_*", "/dev/shm/jack_sem.*",
-                    "/dev/shm/jack_db-*", "/dev/shm/jack-shm-registry"):
+def _clean_shm(name: str) -> None:
+    """Remove what a killed server of this name left behind (other servers are untouched)."""
+    patterns = [f"/dev/shm/jack-*-{name}*", f"/dev/shm/jack_{name}_*", f"/dev/shm/jack_sem.*{name}*"]
+    if subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode != 0:
+        patterns += ["/dev/shm/jack-shm-registry", "/dev/shm/jack_db-*"]
+    for pattern in patterns:
         for path in glob.glob(pattern):
             try:
                 os.remove(path)
@@ -28,20 +31,26 @@ def _clean_shm() -> None:
 
 
 class JackServer:
-    """A jackd process: ``start()``, ``stop()``; ``rate`` and ``period`` as given."""
+    """A jackd process: ``start()``, ``stop()``; ``rate`` and ``period`` as given.
 
-    def __init__(self, rate: int = 48000, period: int = 256) -> None:
+    The server gets its own name (``JACK_DEFAULT_SERVER`` is set for this process and its
+    children), so test runs in parallel never share or kill each other's server.
+    """
+
+    def __init__(self, rate: int = 48000, period: int = 256, name: str | None = None) -> None:
         self.rate = rate
         self.period = period
+        self.name = name or f"beatd-test-{os.getpid()}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         """Start jackd and wait until it accepts clients."""
         os.environ.update(JACK_ENV)
-        _clean_shm()
+        os.environ["JACK_DEFAULT_SERVER"] = self.name
+        _clean_shm(self.name)
         with open(LOG, "ab") as logf:
             self.proc = subprocess.Popen(
-                ["jackd", "--no-realtime", "-S", "-t", "5000", "-d", "dummy",
+                ["jackd", "-n", self.name, "--no-realtime", "-S", "-t", "5000", "-d", "dummy",
                  "-r", str(self.rate), "-p", str(self.period), "-C", "2", "-P", "2"],
                 stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         rc = subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True).returncode
@@ -61,7 +70,7 @@ class JackServer:
                 self.proc.wait(5)
         self.proc = None
         time.sleep(0.2)
-        _clean_shm()
+        _clean_shm(self.name)
 
     def restart(self) -> None:
         """Stop and start again (a 'device vanished and came back' event for clients)."""

@@ -723,8 +723,6 @@ def gimmick_reasons(grid: BeatGrid, max_stops: int = 8) -> list[str]:
                 jumps += 1
         if jumps > 6:
             reasons.append(f"{jumps} large tempo jumps")
-        if len(bpms) > 60:
-            reasons.append(f"{len(bpms)} tempo changes")
     if len(grid.times) > 2:
         import numpy as np
 

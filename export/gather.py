@@ -283,7 +283,12 @@ def find_fnf(tree, git: Git) -> list[Candidate]:
         out.append(
             Candidate(key=song, chart_path=chart, chart_format=fmt, audio_paths=[p] + voices, title=song, extra={})
         )
-    return out
+    # drop old/legacy versions of songs that are also present in their current version
+    def base(k: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "", re.sub(r"\b(old|legacy)\b", "", k.lower()))
+
+    current = {base(c.key) for c in out if not re.search(r"\b(old|legacy)\b", c.key.lower())}
+    return [c for c in out if not (re.search(r"\b(old|legacy)\b", c.key.lower()) and base(c.key) in current)]
 
 
 STEM_NAMES = ("song", "guitar", "bass", "rhythm", "drums", "drums_1", "drums_2", "drums_3", "drums_4", "keys", "vocals", "vocals_1", "vocals_2")

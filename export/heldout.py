@@ -22,7 +22,10 @@ FNF_BASE = (
 ).split()
 
 # songs built from held-out base-game songs under another name (mashups, parodies, covers)
-DERIVED = ("spokeebo", "testtest", "bopeebo", "fresh", "tutoriel")
+DERIVED = ("spokeebo", "testtest", "bopeebo", "boopbeepo", "fresh", "tutoriel")
+
+# engine calibration tracks (click tracks), not music
+NOT_MUSIC = ("offsettest", "offset test", "metronome")
 
 HELDOUT_REPOS = {
     "hodobox/stepmania-songs",
@@ -98,6 +101,9 @@ class HeldOut:
                     nj = n.replace(" ", "")
                     if c2 == n or joined == nj or (f" {n} " in f" {c2} ") or nj in words:
                         return f"FNF base song {n}"
+                for d in NOT_MUSIC:
+                    if d.replace(" ", "") in joined:
+                        return f"not music: {d}"
                 for d in DERIVED:
                     if d in joined:
                         return f"FNF derived from base song ({d})"

@@ -73,7 +73,7 @@ def kick(rng: np.random.Generator) -> np.ndarray:
     y = np.sin(ph) * np.exp(-t / rng.uniform(0.07, 0.3))
     if rng.random() < 0.7:  # beater click
         n = int(0.004 * SR)
-        y[:n] += rng.uniform(0.1, 0.6) * _highpass(rng.standard_normal(n), 1500) * np.exp(-_t(0.004) / 0.001)
+        y[:n] += rng.uniform(0.1, 0.6) * _highpass(rng.standard_normal(n), 1500) * np.exp(-np.arange(n) / SR / 0.001)
     if rng.random() < 0.3:  # drive
         y = np.tanh(y * rng.uniform(1.5, 4))
     return y
@@ -155,7 +155,7 @@ def syllable(rng: np.random.Generator, f0: float, yell: bool = False) -> np.ndar
     if rng.random() < 0.5:  # consonant: short noise burst before the vowel
         n = int(rng.uniform(0.01, 0.05) * SR)
         c = _bandpass(rng.standard_normal(n), rng.uniform(1500, 3000), rng.uniform(5000, 9000))
-        c *= np.exp(-_t(n / SR) / 0.015) * rng.uniform(0.3, 1.0)
+        c *= np.exp(-np.arange(n) / SR / 0.015) * rng.uniform(0.3, 1.0)
         y = np.concatenate([c, y])
     return y / (np.abs(y).max() + 1e-9)
 

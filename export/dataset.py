@@ -1,0 +1,440 @@
+"""Training data: synthetic tracks and rhythm-game chart audio -> cached frontend features.
+
+Features are made with exactly the daemon's code path: ``soxr.resample`` to 44.1 kHz, then
+``realtime.frontend.Frontend(FrontendParams()).process_signal(y)``. The cache
+(``.cache/features/<source>/<id>.npz``) stores only the log-mel half of each frame; the
+positive-difference half is recomputed after augmentation with the frontend's own formula
+(``max(v[k] - v[k-1], 0)``, ``v[-1] = 0``), so an unaugmented crop equals the frontend output
+up to float32 rounding.
+
+Augmentation (training crops only), all in the feature domain:
+
+* gain and EQ: exact for the log-mel half, because mel magnitudes are linear in the signal:
+  ``v' = log1p(g_band(t) * expm1(v))`` (per-band smooth EQ curve, overall gain, slow level
+  changes over time);
+* added noise: approximate -- a noise floor added to the mel magnitudes (magnitudes do not add
+  exactly for incoherent signals);
+* time stretch: linear interpolation of log-mel frames at a rate ``s`` in [0.8, 1.25] with the
+  beat positions scaled by ``1/s`` (tempo changes, timbre is kept);
+* song changes: some crops join two tracks mid-crop (the daemon hears playlists).
+
+Never reads /work/shared/data/dev; tracks matching /work/shared/data/heldout.md are skipped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import zlib
+from dataclasses import dataclass, field
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from realtime.frontend import Frontend, FrontendParams
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARTS_DIR = ROOT / ".cache" / "data" / "charts"
+FEATURE_DIR = Path(os.environ.get("BEATD_FEATURE_DIR", ROOT / ".cache" / "features"))
+HELDOUT_MD = Path("/work/shared/data/heldout.md")
+DEV_DIR = Path("/work/shared/data/dev")
+SYNTH_VERSION = "synth-v1"
+SYNTH_DURATION = 30.0
+PARAMS = FrontendParams()
+N_MELS = PARAMS.n_mels
+
+
+@dataclass
+class Track:
+    name: str
+    source: str
+    logmel: np.ndarray            # [T, n_mels] float32
+    beat_frames: np.ndarray       # fractional frame index of each beat
+    downbeat: np.ndarray          # bool per beat
+    has_downbeats: bool
+    exact: bool                   # synthetic: labels valid everywhere (also before/after grid)
+    level: int = -1
+    split: str = "train"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return self.logmel.shape[0]
+
+
+# ----------------------------------------------------------------------------------- features
+
+def logmel_of(y: np.ndarray, sr: int) -> np.ndarray:
+    """Frontend features of mono audio ``y`` at ``sr`` (log-mel half only)."""
+    import soxr
+
+    y = np.asarray(y, np.float32)
+    if sr != PARAMS.sample_rate:
+        y = soxr.resample(y, sr, PARAMS.sample_rate)
+    fe = Frontend(PARAMS)
+    return fe.process_signal(y)[:, :N_MELS].copy()
+
+
+def full_features(logmel: np.ndarray) -> np.ndarray:
+    """[T, n_mels] log-mel -> [T, 2*n_mels] frontend frame (log-mel, positive difference)."""
+    d = np.diff(logmel, axis=0, prepend=np.zeros((1, logmel.shape[1]), logmel.dtype))
+    return np.concatenate([logmel, np.maximum(d, 0)], axis=1).astype(np.float32)
+
+
+def full_features_batch(logmel: np.ndarray) -> np.ndarray:
+    """[B, T, n_mels] -> [B, T, 2*n_mels]."""
+    d = np.diff(logmel, axis=1, prepend=np.zeros_like(logmel[:, :1]))
+    return np.concatenate([logmel, np.maximum(d, 0)], axis=2).astype(np.float32)
+
+
+def read_beats(path: Path) -> tuple[np.ndarray, np.ndarray, bool]:
+    times, bib = [], []
+    for line in Path(path).read_text().splitlines():
+        parts = line.replace(",", " ").split()
+        if not parts:
+            continue
+        try:
+            times.append(float(parts[0]))
+        except ValueError:
+            continue
+        bib.append(int(float(parts[1])) if len(parts) > 1 else 0)
+    t = np.asarray(times, np.float64)
+    b = np.asarray(bib, np.int64)
+    order = np.argsort(t)
+    t, b = t[order], b[order]
+    has_db = bool(b.size and (b == 1).any() and (b > 0).all())
+    return t, b, has_db
+
+
+# ------------------------------------------------------------------------------------ synthetic
+
+def _synth_dir(duration: float) -> Path:
+    return FEATURE_DIR / (SYNTH_VERSION if duration == SYNTH_DURATION else f"{SYNTH_VERSION}-{duration:g}s")
+
+
+def _synth_one(args: tuple[int, int, float]) -> str:
+    from export.synth import generate_track
+
+    level, seed, duration = args
+    path = _synth_dir(duration) / f"L{level}_{seed:05d}.npz"
+    if path.exists():
+        return str(path)
+    tr = generate_track(seed, level, duration)
+    lm = logmel_of(tr.audio, 44100)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, logmel=lm.astype(np.float32), beats=tr.beats, bib=tr.beat_in_bar,
+             info=json.dumps(tr.info, default=str))
+    tmp.rename(path)
+    return str(path)
+
+
+def synth_tracks(n_per_level: int, seed0: int, split: str, workers: int = 2,
+                 progress: bool = True, duration: float = SYNTH_DURATION) -> list[Track]:
+    """Generate (or load from cache) ``n_per_level`` tracks per curriculum level."""
+    sdir = _synth_dir(duration)
+    jobs = [(lvl, seed0 + i, duration) for lvl in range(4) for i in range(n_per_level)]
+    todo = [j for j in jobs if not (sdir / f"L{j[0]}_{j[1]:05d}.npz").exists()]
+    if todo:
+        it = None
+        if workers > 1:
+            with Pool(workers) as pool:
+                it = pool.imap_unordered(_synth_one, todo, chunksize=4)
+                _consume(it, len(todo), f"synth {split}", progress)
+        else:
+            _consume(map(_synth_one, todo), len(todo), f"synth {split}", progress)
+    out = []
+    for lvl, seed, _ in jobs:
+        z = np.load(sdir / f"L{lvl}_{seed:05d}.npz")
+        beats, bib = z["beats"], z["bib"]
+        out.append(Track(f"synth_L{lvl}_{seed:05d}", f"synth_L{lvl}", z["logmel"],
+                         PARAMS.time_to_frame(beats), bib == 1, True, True, lvl, split,
+                         json.loads(str(z["info"]))))
+    return out
+
+
+def _consume(it, total: int, desc: str, progress: bool) -> None:
+    try:
+        from tqdm import tqdm
+        it = tqdm(it, total=total, desc=desc, disable=not progress, mininterval=5)
+    except ImportError:
+        pass
+    for _ in it:
+        pass
+
+
+# --------------------------------------------------------------------------------------- charts
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def heldout_filter() -> tuple[set[str], list[str], set[str]]:
+    """(held-out repos, held-out title strings, FNF song names) from heldout.md + dev set ids."""
+    repos: set[str] = set()
+    titles: list[str] = []
+    fnf: set[str] = set()
+    if HELDOUT_MD.exists():
+        text = HELDOUT_MD.read_text()
+        repos = {r.lower() for r in re.findall(r"\b([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)\b", text)}
+        for line in text.splitlines():
+            m = re.match(r"^- (.+?) — (.*)$", line.strip())
+            if m:
+                titles.append(_norm(m.group(1)))
+        m = re.search(r"Friday Night Funkin'.*?\n\n(.+?)\n\n", text, re.S)
+        if m:
+            fnf = {_norm(x) for x in m.group(1).split(",")}
+    if DEV_DIR.exists():  # names only (never the data): same song under another source
+        for man in DEV_DIR.glob("*/manifest.json"):
+            try:
+                for t in json.loads(man.read_text()).get("tracks", []):
+                    for k in ("title", "song"):
+                        if t.get(k):
+                            titles.append(_norm(str(t[k])))
+            except Exception:
+                pass
+    titles = [t for t in titles if len(t) >= 4]
+    return repos, titles, fnf
+
+
+def is_heldout(track: dict, source: str, filt) -> str | None:
+    repos, titles, fnf = filt
+    blob = json.dumps(track, default=str).lower()
+    for r in repos:
+        if r in blob:
+            return f"held-out repository {r}"
+    name = _norm(" ".join(str(track.get(k, "")) for k in ("title", "song", "name", "id")))
+    for t in titles:
+        if t and t in name:
+            return f"held-out title {t}"
+    if "fnf" in blob or "funkin" in blob or "fnf" in source.lower():
+        for k in ("song", "title", "id", "name"):
+            v = _norm(str(track.get(k, "")))
+            for f in fnf:
+                if v == f or v.endswith(f) or v.startswith(f):
+                    return f"held-out FNF song {f}"
+    return None
+
+
+def _chart_one(args) -> tuple[str, str | None]:
+    src_dir, tr = args
+    import soundfile as sf
+
+    audio = Path(src_dir) / tr["audio"]
+    st = audio.stat()
+    key = f"{tr['id']}_{zlib.crc32(f'{audio.name}:{st.st_size}:{int(st.st_mtime)}'.encode()):08x}"
+    path = FEATURE_DIR / "charts" / Path(src_dir).name / f"{key}.npz"
+    if path.exists():
+        return str(path), None
+    try:
+        try:
+            y, sr = sf.read(str(audio), dtype="float32", always_2d=True)
+        except Exception:
+            import librosa
+            y, sr = librosa.load(str(audio), sr=None, mono=False)
+            y = np.atleast_2d(y).T
+        y = y.mean(axis=1)
+        lm = logmel_of(y, sr)
+    except Exception as e:  # unreadable audio: skip, report
+        return "", f"{audio}: {e}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, logmel=lm)
+    tmp.rename(path)
+    return str(path), None
+
+
+def chart_tracks(root: Path = CHARTS_DIR, workers: int = 2, progress: bool = True,
+                 log=print) -> list[Track]:
+    """Every readable, non-held-out chart track under ``root/<source>/manifest.json``."""
+    if not root.exists():
+        log(f"[data] no chart data at {root}")
+        return []
+    filt = heldout_filter()
+    jobs, metas = [], []
+    for man in sorted(root.glob("*/manifest.json")):
+        src_dir = man.parent
+        try:
+            manifest = json.loads(man.read_text())
+        except Exception as e:
+            log(f"[data] skip {man}: {e}")
+            continue
+        for tr in manifest.get("tracks", []):
+            if "id" not in tr or "audio" not in tr:
+                continue
+            audio = src_dir / tr["audio"]
+            beats = src_dir / tr.get("beats", f"{tr['id']}.beats")
+            if not audio.exists() or not beats.exists():
+                continue
+            why = is_heldout(tr, src_dir.name, filt)
+            if why:
+                log(f"[data] excluded {src_dir.name}/{tr['id']}: {why}")
+                continue
+            jobs.append((str(src_dir), tr))
+            metas.append((src_dir.name, tr, beats))
+    if not jobs:
+        return []
+    if workers > 1:
+        with Pool(workers) as pool:
+            res = list(_progress(pool.imap(_chart_one, jobs, chunksize=1), len(jobs), "chart features", progress))
+    else:
+        res = list(_progress(map(_chart_one, jobs), len(jobs), "chart features", progress))
+    out = []
+    for (path, err), (src, tr, beats) in zip(res, metas):
+        if err:
+            log(f"[data] unreadable: {err}")
+            continue
+        t, bib, has_db = read_beats(beats)
+        if t.size < 8:
+            continue
+        lm = np.load(path)["logmel"]
+        # split by song title so duplicate charts of one song stay on one side
+        key = _norm(str(tr.get("title") or "")) or f"{src}/{tr['id']}"
+        split = "val" if zlib.crc32(key.encode()) % 100 < 12 else "train"
+        out.append(Track(f"{src}/{tr['id']}", src, lm, PARAMS.time_to_frame(t), bib == 1, has_db,
+                         False, -1, split, {"licence": tr.get("license", tr.get("licence", ""))}))
+    return out
+
+
+def _progress(it, total, desc, progress):
+    try:
+        from tqdm import tqdm
+        return tqdm(it, total=total, desc=desc, disable=not progress, mininterval=5)
+    except ImportError:
+        return it
+
+
+# ------------------------------------------------------------------------------------- batches
+
+def targets(beat_frames: np.ndarray, downbeat: np.ndarray, n: int) -> np.ndarray:
+    """[n, 2] soft targets: 1 at the nearest frame, 0.5 at its neighbours (madmom widening)."""
+    y = np.zeros((n, 2), np.float32)
+    r = np.round(beat_frames).astype(np.int64)
+    for ch, sel in ((0, slice(None)), (1, downbeat)):
+        rr = r[sel]
+        for off, val in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+            k = rr + off
+            k = k[(k >= 0) & (k < n)]
+            y[k, ch] = np.maximum(y[k, ch], val)
+    return y
+
+
+@dataclass
+class Crop:
+    logmel: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray  # [n, 2] loss weights
+
+
+def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool) -> Crop:
+    s = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))) if augment and rng.random() < 0.6 else 1.0
+    src_len = int(np.ceil(n * s)) + 1
+    T = tr.n_frames
+    if T > src_len:
+        start = 0 if rng.random() < 0.1 else int(rng.integers(0, T - src_len))
+    else:
+        start = 0
+    pos = start + np.arange(n) * s
+    i0 = np.floor(pos).astype(np.int64)
+    w = (pos - i0)[:, None].astype(np.float32)
+    valid = i0 + 1 < T
+    i0c = np.minimum(i0, T - 2)
+    lm = tr.logmel[i0c] * (1 - w) + tr.logmel[i0c + 1] * w
+    lm[~valid] = 0.0  # past the end: silence
+    bf = (tr.beat_frames - start) / s
+    keep = (bf > -2) & (bf < n + 2)
+    tgt = targets(bf[keep], tr.downbeat[keep], n)
+    mask = np.ones((n, 2), np.float32)
+    if not tr.has_downbeats:
+        mask[:, 1] = 0.0
+    if not tr.exact and tr.beat_frames.size:
+        # chart grids: trust labels only from 1 s before the first to 1 s after the last beat
+        fr = PARAMS.frame_rate / s
+        lo = (tr.beat_frames[0] - start) / s - fr
+        hi = (tr.beat_frames[-1] - start) / s + fr
+        idx = np.arange(n)
+        mask[(idx < lo) | (idx > hi)] = 0.0
+    mask[~valid] = 0.0 if not tr.exact else mask[~valid]
+    return Crop(lm.astype(np.float32), tgt, mask)
+
+
+def _augment_levels(rng: np.random.Generator, lm: np.ndarray) -> np.ndarray:
+    """Gain / EQ / level changes (exact in the log-mel domain) and an approximate noise floor."""
+    n, m = lm.shape
+    mag = np.expm1(np.maximum(lm, 0))
+    gain_db = rng.uniform(-30, 10)
+    b = np.linspace(0, 1, m)
+    eq_db = sum(rng.uniform(-4, 4) * np.cos(np.pi * k * b + rng.uniform(0, np.pi)) for k in (1, 2, 3))
+    g = 10 ** ((gain_db + eq_db) / 20)[None, :]
+    if rng.random() < 0.3:
+        k = int(rng.integers(2, 5))
+        env = np.interp(np.arange(n), np.sort(rng.uniform(0, n, k)), rng.uniform(-10, 4, k))
+        g = g * 10 ** (env / 20)[:, None]
+    mag = mag * g
+    if rng.random() < 0.3:
+        floor = np.median(mag) * 10 ** (rng.uniform(-30, 0) / 20)
+        prof = 10 ** (rng.uniform(-6, 6) * np.linspace(-1, 1, m) / 20)
+        mag = mag + floor * prof[None, :] * (1 + 0.5 * np.abs(rng.standard_normal((n, m))))
+    return np.log1p(mag).astype(np.float32)
+
+
+class Sampler:
+    """Deterministic batches: batch ``i`` depends only on (seed, i), so resume reproduces them."""
+
+    def __init__(self, synth: list[Track], charts: list[Track], seed: int, crop: int,
+                 batch: int, p_charts: float = 0.5, p_join: float = 0.15) -> None:
+        self.synth = synth
+        self.by_level = {l: [t for t in synth if t.level == l] for l in range(4)}
+        self.charts = charts
+        w = np.array([t.n_frames for t in charts], np.float64)
+        self.chart_p = w / w.sum() if charts else None
+        self.seed, self.crop, self.batch = seed, crop, batch
+        self.p_charts = p_charts if charts else 0.0
+        self.p_join = p_join
+
+    def level_weights(self, progress: float) -> np.ndarray:
+        """Curriculum: early training favours single pulses and plain kits."""
+        p = float(np.clip(progress, 0, 1))
+        w = np.array([1.5 - 1.0 * p, 1.2, 0.8 + 0.7 * p, 0.6 + 0.9 * p])
+        return w / w.sum()
+
+    def _pick(self, rng, progress: float) -> Track:
+        if rng.random() < self.p_charts:
+            return self.charts[rng.choice(len(self.charts), p=self.chart_p)]
+        lvl = int(rng.choice(4, p=self.level_weights(progress)))
+        pool = self.by_level[lvl]
+        return pool[int(rng.integers(len(pool)))]
+
+    def batch_at(self, step: int, progress: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, step, 17])
+        n = self.crop
+        lms, tg, mk = [], [], []
+        for _ in range(self.batch):
+            if rng.random() < self.p_join:
+                cut = int(rng.integers(n // 4, 3 * n // 4))
+                a = _crop(rng, self._pick(rng, progress), cut, True)
+                b = _crop(rng, self._pick(rng, progress), n - cut, True)
+                c = Crop(np.concatenate([a.logmel, b.logmel]), np.concatenate([a.target, b.target]),
+                         np.concatenate([a.mask, b.mask]))
+            else:
+                c = _crop(rng, self._pick(rng, progress), n, True)
+            lms.append(_augment_levels(rng, c.logmel))
+            tg.append(c.target)
+            mk.append(c.mask)
+        x = full_features_batch(np.stack(lms))
+        return x, np.stack(tg), np.stack(mk)
+
+
+def track_arrays(tr: Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unaugmented whole-track features, targets, mask (validation)."""
+    c = _crop(np.random.default_rng(0), tr, tr.n_frames, False)
+    return full_features(tr.logmel), c.target, c.mask
+
+
+def hours(tracks: list[Track]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for t in tracks:
+        key = t.source if not t.source.startswith("synth") else "synthetic"
+        out[key] = out.get(key, 0.0) + t.n_frames / PARAMS.frame_rate / 3600
+    return {k: round(v, 3) for k, v in sorted(out.items())}

@@ -1,0 +1,230 @@
+"""OSC output: beats sent at their scheduled time, plus BPM, phase, state, candidates and level.
+
+One sender thread serves every target. Beats wait in a deadline heap and leave at
+``beat.when + target.latency_ms`` (so they arrive when the beat is heard, not when it was
+computed); the periodic messages are generated from the latest :class:`~realtime.events.Status`.
+Sockets are non-blocking UDP: a slow or unreachable target can never delay the tracker or the
+other targets (a failed send is counted and logged once per target).
+
+Address scheme (``<prefix>`` defaults to ``/beatd``):
+
+=========================  ================================================================
+address                    arguments
+=========================  ================================================================
+``<prefix>/beat``          beat_index (i), beat_in_bar (i), bpm (f), confidence (f), time (d)
+``<prefix>/downbeat``      beat_index (i), bpm (f), confidence (f), time (d)  (beat 1 only)
+``<prefix>/bpm``           bpm (f) — on change (> 0.05 BPM) and every ``bpm_interval`` s
+``<prefix>/phase``         phase 0..1 (f), beat_in_bar (i) — ``phase_rate`` times a second
+``<prefix>/tempo/candidates``  bpm1 (f), score1 (f), bpm2, score2, ... — on change and 1 Hz
+``<prefix>/state``         state (s), confidence (f) — on change and 1 Hz
+``<prefix>/level``         level dBFS (f), clipping (i) — ``level_rate`` times a second
+=========================  ================================================================
+
+``time`` is the beat's ``time.time()`` (Unix epoch, seconds) so receivers on the same machine
+can compare it with their own clock.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from .events import Beat, Status
+
+log = logging.getLogger("beatd.osc")
+
+MESSAGES = ("beat", "downbeat", "bpm", "phase", "candidates", "state", "level")
+
+
+@dataclass(frozen=True)
+class OscTarget:
+    """One receiver: where, which messages, and its own latency offset (ms, negative = early)."""
+
+    host: str = "127.0.0.1"
+    port: int = 9000
+    prefix: str = "/beatd"
+    messages: tuple[str, ...] = MESSAGES
+    latency_ms: float = 0.0
+
+
+def build_message(address: str, args: list) -> bytes:
+    """Encode one OSC message (types from the Python values; float64 marked with 'd')."""
+    b = OscMessageBuilder(address=address)
+    for a in args:
+        if isinstance(a, tuple):          # (value, type tag) for explicit types
+            b.add_arg(a[0], a[1])
+        else:
+            b.add_arg(a)
+    return b.build().dgram
+
+
+class _Sink:
+    """A target's socket and counters."""
+
+    def __init__(self, target: OscTarget) -> None:
+        self.target = target
+        self.addr = (socket.gethostbyname(target.host), target.port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sent = 0
+        self.failed = 0
+        self.wants = frozenset(target.messages)
+
+    def send(self, dgram: bytes) -> None:
+        try:
+            self.sock.sendto(dgram, self.addr)
+            self.sent += 1
+        except OSError as exc:   # full buffer, unreachable, refused: drop, count, go on
+            if self.failed == 0:
+                log.warning("OSC target %s:%d: send failed (%s); further failures are counted",
+                            *self.addr, exc)
+            self.failed += 1
+
+
+class OscOutput:
+    """Send beats and status to several OSC targets from one scheduling thread.
+
+    Parameters
+    ----------
+    targets : receivers.
+    phase_rate : ``/phase`` messages per second (0 = off).
+    level_rate : ``/level`` messages per second (0 = off).
+    bpm_interval : seconds between periodic ``/bpm``, ``/state`` and ``/tempo/candidates``.
+
+    Examples
+    --------
+    >>> out = OscOutput([OscTarget(port=9000)])  # doctest: +SKIP
+    >>> out.start(); out.schedule(beat); out.publish(status)  # doctest: +SKIP
+    """
+
+    def __init__(self, targets: list[OscTarget], phase_rate: float = 30.0,
+                 level_rate: float = 10.0, bpm_interval: float = 1.0) -> None:
+        self.sinks = [_Sink(t) for t in targets]
+        self.phase_rate = float(phase_rate)
+        self.level_rate = float(level_rate)
+        self.bpm_interval = float(bpm_interval)
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._heap: list = []
+        self._seq = 0
+        self._status = Status()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="beatd-osc-out", daemon=True)
+        self.late_ms: list[float] = []   # send time - scheduled time, for the benchmark
+
+    # ------------------------------------------------------------ called by the worker
+    def schedule(self, beat: Beat) -> None:
+        """Queue a beat; it leaves at ``beat.when`` + each target's latency offset."""
+        self._inbox.put(beat)
+
+    def publish(self, status: Status) -> None:
+        """Replace the status snapshot the periodic messages are made from."""
+        self._status = status
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start the sender thread."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread and close the sockets."""
+        self._stop.set()
+        self._inbox.put(None)
+        if self._thread.is_alive():
+            self._thread.join(2.0)
+        for s in self.sinks:
+            s.sock.close()
+
+    # ------------------------------------------------------------ sender thread
+    def _push(self, when: float, sink: _Sink, dgram: bytes, scheduled: float | None) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, sink, dgram, scheduled))
+
+    def _enqueue_beat(self, beat: Beat) -> None:
+        wall = time.time() - time.monotonic()
+        for s in self.sinks:
+            p = s.target.prefix
+            when = beat.when + s.target.latency_ms / 1000.0
+            epoch = (beat.when + wall, "d")
+            if "beat" in s.wants:
+                self._push(when, s, build_message(p + "/beat", [
+                    beat.beat_index, beat.beat_in_bar, float(beat.bpm), float(beat.confidence),
+                    epoch]), when)
+            if "downbeat" in s.wants and beat.beat_in_bar == 1:
+                self._push(when, s, build_message(p + "/downbeat", [
+                    beat.beat_index, float(beat.bpm), float(beat.confidence), epoch]), when)
+
+    def _periodic(self, now: float, st: Status, last: dict) -> None:
+        bpm_due = now >= last["bpm_t"] + self.bpm_interval
+        bpm_changed = abs(st.bpm - last["bpm"]) > 0.05
+        state_changed = st.state != last["state"]
+        cand = tuple((round(b, 1), round(s, 2)) for b, s in st.candidates[:6])
+        cand_changed = cand != last["cand"]
+        for s in self.sinks:
+            p = s.target.prefix
+            if "bpm" in s.wants and (bpm_due or bpm_changed):
+                s.send(build_message(p + "/bpm", [float(st.bpm)]))
+            if "state" in s.wants and (bpm_due or state_changed):
+                s.send(build_message(p + "/state", [st.state, float(st.confidence)]))
+            if "candidates" in s.wants and (bpm_due or cand_changed) and cand:
+                s.send(build_message(p + "/tempo/candidates",
+                                     [float(v) for pair in cand for v in pair]))
+        if bpm_due or bpm_changed or state_changed or cand_changed:
+            last.update(bpm=st.bpm, state=st.state, cand=cand)
+        if bpm_due:
+            last["bpm_t"] = now
+
+    def _run(self) -> None:
+        last = {"bpm": -1.0, "state": None, "cand": None, "bpm_t": -1e9}
+        phase_dt = 1.0 / self.phase_rate if self.phase_rate > 0 else None
+        level_dt = 1.0 / self.level_rate if self.level_rate > 0 else None
+        next_phase = next_level = next_periodic = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            deadline = next_periodic
+            if phase_dt:
+                deadline = min(deadline, next_phase)
+            if level_dt:
+                deadline = min(deadline, next_level)
+            if self._heap:
+                deadline = min(deadline, self._heap[0][0])
+            try:
+                item = self._inbox.get(timeout=max(0.0, deadline - now))
+                if item is None:
+                    continue
+                self._enqueue_beat(item)
+                continue
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            while self._heap and self._heap[0][0] <= now:
+                _, _, sink, dgram, scheduled = heapq.heappop(self._heap)
+                sink.send(dgram)
+                if scheduled is not None and len(self.late_ms) < 100000:
+                    self.late_ms.append((time.monotonic() - scheduled) * 1e3)
+            st = self._status
+            if phase_dt and now >= next_phase:
+                ph = st.phase(now)
+                for s in self.sinks:
+                    if "phase" in s.wants:
+                        s.send(build_message(s.target.prefix + "/phase",
+                                             [float(ph), int(st.beat_in_bar)]))
+                next_phase += phase_dt
+                if next_phase < now:
+                    next_phase = now + phase_dt
+            if level_dt and now >= next_level:
+                for s in self.sinks:
+                    if "level" in s.wants:
+                        s.send(build_message(s.target.prefix + "/level",
+                                             [float(st.level_db), int(st.clipping)]))
+                next_level += level_dt
+                if next_level < now:
+                    next_level = now + level_dt
+            if now >= next_periodic:
+                self._periodic(now, st, last)
+                next_periodic = now + 0.1

@@ -1,0 +1,901 @@
+"""Causal beat-phase and bar tracking with predictive beat emission.
+
+Algorithm
+---------
+*Beat phase and tempo* are tracked by forward filtering (the HMM forward algorithm, one step per
+frame) in a joint tempo-phase state space, the "bar pointer" model of Whiteley et al. as used by
+madmom's online ``DBNBeatTrackingProcessor``:
+
+* one tempo state per integer beat interval ``I`` (frames) between ``max_bpm`` and ``min_bpm``,
+  and for each tempo ``I`` phase states ``p = 0 .. I-1`` (frames since the last beat); ``p``
+  advances by one per frame, and at the end of a beat period the tempo may change to ``I'`` with
+  probability ``~ exp(-transition_lambda * |I'/I - 1|)``;
+* observation: states within ``+-beat_region * I`` frames of the beat (by default only the beat
+  frame itself) see the beat activation ``a``, all others ``(1 - a) / (observation_lambda - 1)``;
+* every frame a small probability ``restart_prob`` is moved to a restart distribution over all
+  states, weighted per tempo by the online tempo estimate (:mod:`realtime.tempo`) times a
+  log-normal tempo prior. This is what lets the tracker re-lock after a tempo step or a wrong
+  lock in a few beats, which the purely local tempo transitions cannot do;
+* at each beat (phase 0) the hypothesis of tempo ``T`` is weighted by
+  ``(w(T) / max w) ** tempo_weight``, ``w`` = online comb score (plus a small floor) times the
+  prior: the longer-term periodicity and the prior settle the metrical level (80 or 160 BPM)
+  where the local evidence is ambiguous (off-beat peaks, weak beats);
+* while there is no beat evidence (the peak envelope of the activation is below
+  ``evidence_floor``), the filter coasts: it predicts without applying observations, so the phase
+  is carried through breaks.
+
+*Prediction.* From the filtered distribution the tracker derives, each frame, the posterior
+distribution of the number of frames until the next beat. Its mode (refined to a sub-frame mean
+around the mode) is the predicted next beat. A beat is committed (emitted) as soon as its
+predicted time is at most ``lookahead_ms`` ahead of the newest audio sample, so an output can
+schedule it; a committed beat is never emitted again (any later prediction closer than
+``min_gap`` of the beat period to the last committed beat is the same beat), which also keeps
+the beat spacing sane after a re-lock.
+
+*Bars* are tracked by a small HMM over (meter, beat in bar) for the meters in ``meters``
+(3/4 and 4/4 by default), advanced by one position per committed beat; when a committed beat's
+time has passed, the largest downbeat and beat activations around it update that HMM
+(observation ``x = downbeat / beat``, the probability that this beat is a downbeat). The
+``beat_in_bar`` of a new beat is the most probable position predicted from the beats before it.
+
+Confidence
+----------
+``BeatEvent.confidence = p_window * salience``, in [0, 1]:
+
+* ``p_window``: the tracker's posterior probability that the beat falls within
+  ``+-confidence_window_ms`` (70 ms, the usual evaluation tolerance) of the emitted time;
+* ``salience``: an exponentially weighted mean (over about 3 beats) of the peak network beat
+  activation (a probability) around the recent emitted beats; it decays when the beats are
+  not in the audio, e.g. while holding through a break.
+
+So 0.9 means "the tracker is sure of the timing and the network clearly hears the recent beats";
+a confident grid with no audible beats (holding) or clear beats with an ambiguous phase both give
+low values.
+
+States
+------
+``LISTENING`` (no beat evidence yet), ``LOCKING`` (evidence, phase not yet certain: no beats
+emitted), ``LOCKED`` (emitting), ``HOLDING`` (the beat evidence stopped: beats continue on the
+tracked grid for ``hold_s``, or indefinitely while the tempo is locked), ``LOST`` (the hold
+expired; like listening). A ``silent`` frame (see :class:`SilenceGate`) counts as no evidence and
+mutes emission, so no beats come out of silence or a low noise floor.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from realtime.frontend import FrontendParams
+from realtime.tempo import TempoEstimator, TempoParams
+
+
+class TrackerState(enum.IntEnum):
+    """Tracker states (see the module docstring)."""
+
+    LISTENING = 0
+    LOCKING = 1
+    LOCKED = 2
+    HOLDING = 3
+    LOST = 4
+
+
+class BeatEvent(NamedTuple):
+    """One committed beat.
+
+    ``time``: stream seconds of the beat (the frontend's time base, already in the future when
+    committed); ``beat_index``: 0, 1, 2 ... counting the beats emitted since the stream start or
+    :meth:`BeatTracker.reset`; ``beat_in_bar``: 1 = downbeat; ``bpm``: tempo at this beat;
+    ``confidence``: in [0, 1] (module docstring).
+    """
+
+    time: float
+    beat_index: int
+    beat_in_bar: int
+    bpm: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    """Parameters of :class:`BeatTracker` (config section ``[tracker]``).
+
+    Attributes
+    ----------
+    min_bpm, max_bpm : tempo range of the state space (BPM).
+    transition_lambda : tempo stiffness; higher = smaller tempo changes between beats.
+    observation_lambda : contrast of the observation model: states outside the beat region see
+        ``(1 - a) / (observation_lambda - 1)``.
+    beat_region : half width of the beat region as a fraction of the beat period (0: the single
+        beat frame, which keeps sharp activation peaks from favouring faster metrical levels).
+    activation_floor : activations are clipped to ``[floor, 1 - floor]`` before the filter
+        (one missed or spurious beat then cannot erase a hypothesis).
+    restart_prob : probability per frame of jumping to the restart distribution (re-locking).
+    tempo_weight : exponent of the per-beat tempo weight (online tempo score times prior,
+        relative to the best tempo); 0 disables it.
+    lookahead_ms : commit a beat this long before its time (relative to the newest sample).
+    confidence_window_ms : half width of the window for ``p_window`` (see Confidence).
+    lock_threshold : ``p_window`` needed to start emitting (LOCKING -> LOCKED).
+    unlock_threshold, unlock_s : LOCKED falls back to LOCKING after ``p_window`` stayed below
+        ``unlock_threshold`` for ``unlock_s`` seconds while there was beat evidence.
+    evidence_floor : the peak envelope of the beat activation must reach this for beat evidence.
+    evidence_decay_s : time constant of that peak envelope (seconds).
+    hold_s : how long beats continue through a break without evidence (HOLDING -> LOST).
+    min_gap : a new beat must be at least this fraction of the beat period after the last one.
+    meters : beats per bar considered by the bar tracker.
+    bar_switch_prob : probability per beat of a jump of the bar position / meter.
+    tap_reset_s : a tap later than this after the previous tap starts a new tap sequence.
+    tap_count : number of recent taps in the tap-tempo regression.
+    prior_bpm, prior_octaves : log-normal tempo prior of the restart distribution.
+    """
+
+    min_bpm: float = 55.0
+    max_bpm: float = 215.0
+    transition_lambda: float = 100.0
+    observation_lambda: float = 16.0
+    beat_region: float = 0.0
+    activation_floor: float = 0.01
+    restart_prob: float = 1e-3
+    tempo_weight: float = 0.5
+    lookahead_ms: float = 80.0
+    confidence_window_ms: float = 70.0
+    lock_threshold: float = 0.5
+    unlock_threshold: float = 0.25
+    unlock_s: float = 1.5
+    evidence_floor: float = 0.2
+    evidence_decay_s: float = 1.5
+    hold_s: float = 4.0
+    min_gap: float = 0.6
+    meters: tuple = (3, 4)
+    bar_switch_prob: float = 0.02
+    tap_reset_s: float = 2.0
+    tap_count: int = 8
+    prior_bpm: float = 120.0
+    prior_octaves: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_bpm < self.max_bpm:
+            raise ValueError(f"tracker tempo range must satisfy 0 < min_bpm < max_bpm "
+                             f"(got {self.min_bpm}, {self.max_bpm})")
+        if self.observation_lambda <= 1 or self.transition_lambda <= 0:
+            raise ValueError("observation_lambda must be > 1 and transition_lambda > 0")
+        if not 0 <= self.restart_prob < 1 or not 0 <= self.activation_floor < 0.5:
+            raise ValueError("restart_prob must be in [0, 1) and activation_floor in [0, 0.5)")
+        if not self.meters or any(int(m) < 2 for m in self.meters):
+            raise ValueError("meters must list beats per bar >= 2")
+        if self.lookahead_ms < 0 or self.hold_s < 0:
+            raise ValueError("lookahead_ms and hold_s must be >= 0")
+
+
+# --------------------------------------------------------------------------------------------
+# numba kernels (no allocation)
+
+# indices into the kernel's float output vector
+_O_DSTAR, _O_DMEAN, _O_PWIN, _O_INTERVAL, _O_MASS, _O_SCALE = 0, 1, 2, 3, 4, 5
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, mask, tw,
+              restart_t, eps, half_width, onb_scale, lastbuf, hist, tmass, win, out):
+    """One forward-filter step; then the next-beat histogram and the prediction summary.
+
+    Each tempo block of ``fwd`` is a ring: phase ``p`` of tempo ``i`` is stored at
+    ``first[i] + (p + c0[i]) % intervals[i]``; advancing all phases by one frame is just
+    ``c0[i] -= 1``, so the per-frame cost is one pass over the states plus the (banded) tempo
+    transitions. ``fwd`` is stored unnormalised; ``out[_O_SCALE]`` is the factor that normalises
+    it (applied lazily in the next step).
+    """
+    nt = intervals.shape[0]
+    scale = out[_O_SCALE]
+    # probability leaving each tempo's last phase (its slot becomes the new phase 0)
+    for j in range(nt):
+        n = intervals[j]
+        q = c0[j] - 1
+        if q < 0:
+            q += n
+        lastbuf[j] = fwd[first[j] + q] * scale
+        c0[j] = q  # new phase-0 slot = old last-phase slot
+    for i in range(nt):
+        tmass[i] = 0.0
+    for j in range(nt):
+        v = lastbuf[j]
+        if v == 0.0:
+            continue
+        for i in range(band_lo[j], band_hi[j]):
+            tmass[i] += v * trans[j, i]
+    keep = 1.0 - eps
+    if use_obs:
+        ob = a
+        onb = (1.0 - a) * onb_scale
+    else:
+        ob = 1.0
+        onb = 1.0
+    for k in range(hist.shape[0]):
+        hist[k] = 0.0
+    total = 0.0
+    for i in range(nt):
+        f = first[i]
+        n = intervals[i]
+        c = c0[i]
+        h = half_width[i]
+        mk = mask[i]
+        add = eps * restart_t[i] / n
+        sk = keep * mk * scale
+        # phase 0 (the beat)
+        v = (keep * mk * tw[i] * tmass[i] + add) * ob
+        fwd[f + c] = v
+        hist[0] += v
+        m = v
+        # phases 1 .. n-1, in two runs of the ring without wrap tests
+        lim = n - c
+        for p in range(1, n):
+            q = c + p if p < lim else c + p - n
+            v = (fwd[f + q] * sk + add) * (ob if (p <= h or p >= n - h) else onb)
+            v = v if v > 1e-280 else 0.0
+            fwd[f + q] = v
+            hist[n - p] += v
+            m += v
+        tmass[i] = m
+        total += m
+    if total <= 0.0 or not np.isfinite(total):
+        # numerical collapse: restart from the restart distribution
+        total = 0.0
+        for k in range(hist.shape[0]):
+            hist[k] = 0.0
+        for i in range(nt):
+            f = first[i]
+            n = intervals[i]
+            v = restart_t[i] / n
+            for q in range(n):
+                fwd[f + q] = v
+            tmass[i] = restart_t[i]
+            total += restart_t[i]
+            for p in range(n):
+                hist[0 if p == 0 else n - p] += v
+    inv = 1.0 / total
+    out[_O_SCALE] = inv
+    for i in range(nt):
+        tmass[i] *= inv
+    nh = hist.shape[0]
+    for k in range(nh):
+        hist[k] *= inv
+    # mode of the next-beat histogram, mass around it, sub-frame mean near it
+    dstar = 0
+    best = -1.0
+    for k in range(nh):
+        if hist[k] > best:
+            best = hist[k]
+            dstar = k
+    # tempo: mass-weighted interval near the MAP tempo
+    imap = 0
+    bm = -1.0
+    for i in range(nt):
+        if tmass[i] > bm:
+            bm = tmass[i]
+            imap = i
+    sw = 0.0
+    si = 0.0
+    for i in range(nt):
+        r = intervals[i] / intervals[imap]
+        if 0.9 < r < 1.1:
+            sw += tmass[i]
+            si += tmass[i] * intervals[i]
+    interval = si / sw if sw > 0.0 else float(intervals[imap])
+    w = win
+    cap = int(0.2 * interval)
+    if cap < w:
+        w = cap
+    if w < 1:
+        w = 1
+    pw = 0.0
+    for k in range(dstar - w, dstar + w + 1):
+        if 0 <= k < nh:
+            pw += hist[k]
+    sm = 0.0
+    sd = 0.0
+    for k in range(dstar - 3, dstar + 4):
+        if 0 <= k < nh:
+            sm += hist[k]
+            sd += hist[k] * k
+    out[_O_DSTAR] = dstar
+    out[_O_DMEAN] = sd / sm if sm > 0.0 else float(dstar)
+    out[_O_PWIN] = pw
+    out[_O_INTERVAL] = interval
+    out[_O_MASS] = bm
+
+
+@numba.njit(cache=True, nogil=True)
+def _restart_weights(scores, prior, mask, floor, out):
+    """Restart distribution per tempo: prior * (floor + tempo score), masked, normalised."""
+    tot = 0.0
+    for i in range(out.shape[0]):
+        v = prior[i] * (floor + scores[i]) * mask[i]
+        out[i] = v
+        tot += v
+    if tot > 0.0:
+        for i in range(out.shape[0]):
+            out[i] /= tot
+
+
+@numba.njit(cache=True, nogil=True)
+def _tempo_weights(restart_t, gamma, tw):
+    """Per-beat tempo weights ``(w_i / max w) ** gamma`` from the restart distribution."""
+    mx = 0.0
+    for i in range(restart_t.shape[0]):
+        if restart_t[i] > mx:
+            mx = restart_t[i]
+    for i in range(restart_t.shape[0]):
+        tw[i] = (restart_t[i] / mx) ** gamma if mx > 0.0 else 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _bar_predict(belief, st_meter, st_pos, switch, pred, pos_prob):
+    """Advance the bar HMM by one beat: ``pred``; marginal of the position in ``pos_prob``."""
+    ns = belief.shape[0]
+    for s in range(ns):
+        pred[s] = 0.0
+    for s in range(ns):
+        m = st_meter[s]
+        p = (st_pos[s] + 1) % m
+        # state index of (m, p): states of one meter are contiguous, ordered by position
+        t = s - st_pos[s] + p
+        pred[t] += belief[s] * (1.0 - switch)
+        if ns > 1:
+            for u in range(ns):
+                if u != t:
+                    pred[u] += belief[s] * switch / (ns - 1)
+    for k in range(pos_prob.shape[0]):
+        pos_prob[k] = 0.0
+    for s in range(ns):
+        pos_prob[st_pos[s]] += pred[s]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bar_update(pred, st_pos, x, belief):
+    """Bar HMM observation: ``x`` = probability that the observed beat is a downbeat."""
+    tot = 0.0
+    for s in range(pred.shape[0]):
+        v = pred[s] * (x if st_pos[s] == 0 else 1.0 - x)
+        belief[s] = v
+        tot += v
+    if tot > 0.0:
+        for s in range(pred.shape[0]):
+            belief[s] /= tot
+    else:
+        for s in range(pred.shape[0]):
+            belief[s] = pred[s]
+
+
+@numba.njit(cache=True, nogil=True)
+def _ring_max(ring_b, ring_d, pos, n_back_lo, n_back_hi, out):
+    """Max beat and downbeat activation ``n_back_hi .. n_back_lo`` frames back (0 = newest)."""
+    n = ring_b.shape[0]
+    mb = 0.0
+    md = 0.0
+    for back in range(n_back_lo, n_back_hi + 1):
+        if back < 0 or back >= n:
+            continue
+        q = pos - 1 - back
+        while q < 0:
+            q += n
+        if ring_b[q] > mb:
+            mb = ring_b[q]
+        if ring_d[q] > md:
+            md = ring_d[q]
+    out[0] = mb
+    out[1] = md
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class SilenceGate:
+    """Level gate: ``True`` (sound present) unless the smoothed RMS level stays below a floor.
+
+    The level is an exponentially smoothed mean square per hop (``smooth_s``) in dBFS; the gate
+    closes below ``floor_db`` and opens again above ``floor_db + hysteresis_db``.
+
+    Examples
+    --------
+    >>> g = SilenceGate(441, 44100)
+    >>> g.process_hop(np.zeros(441, np.float32))
+    False
+    """
+
+    def __init__(self, hop_length: int, sample_rate: int, floor_db: float = -50.0,
+                 hysteresis_db: float = 3.0, smooth_s: float = 0.1) -> None:
+        self.floor_db = floor_db
+        self.hysteresis_db = hysteresis_db
+        self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
+        self._lo = 10.0 ** (floor_db / 10.0)
+        self._hi = 10.0 ** ((floor_db + hysteresis_db) / 10.0)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start closed (silent) with no level history."""
+        self._ms = 0.0
+        self.open = False
+
+    def _step(self, ms: float) -> bool:
+        self._ms = self._alpha * self._ms + (1.0 - self._alpha) * ms
+        if self.open and self._ms < self._lo:
+            self.open = False
+        elif not self.open and self._ms > self._hi:
+            self.open = True
+        return self.open
+
+    def process_hop(self, hop: np.ndarray) -> bool:
+        """Feed one hop of samples; return whether sound is present."""
+        h = np.asarray(hop)
+        return self._step(float(np.dot(h, h)) / max(1, h.shape[0]))
+
+    def process_signal(self, y: np.ndarray, hop_length: int) -> np.ndarray:
+        """Gate value for every complete hop of ``y`` (same as :meth:`process_hop` per hop)."""
+        n = len(y) // hop_length
+        y64 = np.asarray(y[:n * hop_length], np.float64).reshape(n, hop_length)
+        ms = np.einsum("ij,ij->i", y64, y64) / hop_length
+        out = np.zeros(n, bool)
+        for k in range(n):
+            out[k] = self._step(float(ms[k]))
+        return out
+
+
+class BeatTracker:
+    """Online beat, tempo and bar tracker; one :meth:`process` call per activation frame.
+
+    Parameters
+    ----------
+    params : :class:`TrackerParams`.
+    frontend : the frontend timing (frame rate, ``frame_time``); the network's ``.params``.
+    tempo_params : parameters of the embedded :class:`~realtime.tempo.TempoEstimator`
+        (available as ``.tempo``); its range is widened to the tracker's range if narrower.
+
+    Examples
+    --------
+    >>> tr = BeatTracker()
+    >>> act = np.zeros(600); act[::50] = 1.0               # 120 BPM
+    >>> events = [e for a in act if (e := tr.process(a, 0.0)) is not None]
+    >>> round(events[-1].bpm)
+    120
+    """
+
+    def __init__(self, params: TrackerParams = TrackerParams(),
+                 frontend: FrontendParams = FrontendParams(),
+                 tempo_params: TempoParams | None = None) -> None:
+        self.params = params
+        self.frontend = frontend
+        p = params
+        fps = frontend.frame_rate
+        self.fps = fps
+        self._delay_s = frontend.n_fft / 2.0 / frontend.sample_rate  # frame time -> newest sample
+        self._hop_s = frontend.hop_length / frontend.sample_rate
+        if tempo_params is None:
+            tempo_params = TempoParams(min_bpm=p.min_bpm, max_bpm=p.max_bpm, fps=fps,
+                                       prior_bpm=p.prior_bpm, prior_octaves=p.prior_octaves)
+        self.tempo = TempoEstimator(tempo_params)
+
+        i_min = max(2, int(math.floor(60.0 * fps / p.max_bpm)))
+        i_max = int(math.ceil(60.0 * fps / p.min_bpm))
+        self._intervals = np.arange(i_min, i_max + 1, dtype=np.int64)
+        nt = len(self._intervals)
+        self._first = np.zeros(nt, np.int64)
+        self._first[1:] = np.cumsum(self._intervals)[:-1]
+        n_states = int(self._intervals.sum())
+        self.n_states = n_states
+        ratio = self._intervals[None, :] / self._intervals[:, None]
+        trans = np.exp(-p.transition_lambda * np.abs(ratio - 1.0))
+        trans[trans < 1e-9] = 0.0
+        self._trans = trans / trans.sum(axis=1, keepdims=True)
+        nz = self._trans > 0
+        self._band_lo = np.argmax(nz, axis=1).astype(np.int64)
+        self._band_hi = (nt - np.argmax(nz[:, ::-1], axis=1)).astype(np.int64)
+        self._c0 = np.zeros(nt, np.int64)
+        self._lastbuf = np.zeros(nt, np.float64)
+        self._half_width = np.maximum(
+            0, np.floor(self._intervals * p.beat_region)).astype(np.int64)
+        self._onb_scale = 1.0 / (p.observation_lambda - 1.0)
+        self._bpm_grid = 60.0 * fps / self._intervals
+        self._prior = self.tempo.prior(self._bpm_grid)
+        self._mask = np.ones(nt, np.float64)
+        self._restart_t = np.zeros(nt, np.float64)
+        self._tw = np.ones(nt, np.float64)
+        self._scores = np.zeros(nt, np.float64)
+        self._periods = self._intervals.astype(np.float64)
+        self._fwd = np.zeros(n_states, np.float64)
+        self._hist = np.zeros(i_max + 1, np.float64)
+        self._tmass = np.zeros(nt, np.float64)
+        self._out = np.zeros(8, np.float64)
+        self._win = max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))
+        self._env_decay = math.exp(-1.0 / (p.evidence_decay_s * fps))
+        self._lookahead_frames = (p.lookahead_ms * 1e-3 + self._delay_s) * fps
+        # bar HMM
+        meters = [int(m) for m in p.meters]
+        self._st_meter = np.array([m for m in meters for _ in range(m)], np.int64)
+        self._st_pos = np.array([q for m in meters for q in range(m)], np.int64)
+        self._bar_belief = np.zeros(len(self._st_meter), np.float64)
+        self._bar_pred = np.zeros_like(self._bar_belief)
+        self._pos_prob = np.zeros(max(meters), np.float64)
+        # activation ring (for the bar observation and salience)
+        self._ring_b = np.zeros(64, np.float64)
+        self._ring_d = np.zeros(64, np.float64)
+        self._ring_out = np.zeros(2, np.float64)
+        self._taps: list[float] = []
+        self.reset()
+
+    # ---------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything (new stream); manual settings (locks, nudge) are cleared too."""
+        self.tempo.reset()
+        self._mask[:] = 1.0
+        self._refresh_restart()
+        self._seed_from_restart()
+        self._bar_belief[:] = 1.0 / len(self._bar_belief)
+        self._ring_b[:] = 0.0
+        self._ring_d[:] = 0.0
+        self._ring_pos = 0
+        self.frame = -1  # index of the last processed frame
+        self.state = TrackerState.LISTENING
+        self._was_locked = False
+        self._env = 0.0
+        self._state_since = 0
+        self._low_since = -1
+        self._hold_start = 0
+        self._manual_until = -1.0
+        self._last_commit = -1e9
+        self._beat_index = 0
+        self._pending = False
+        self._pending_frame = 0.0
+        self._salience = 0.0
+        self._recent: list[tuple[float, int]] = []  # (time without nudge, beat_index)
+        self._bar_ref = -1  # beat_index the bar belief refers to
+        self.offset_s = 0.0
+        self.locked_bpm: float | None = None
+        self._window_bpm: tuple[float, float] | None = None
+        self._taps = []
+        self.p_window = 0.0
+        self.bpm = 0.0
+        self.next_beat_time = float("nan")
+
+    def _refresh_restart(self) -> None:
+        self.tempo.scores_at_periods(self._periods, self._scores)
+        _restart_weights(self._scores, self._prior, self._mask, 0.05, self._restart_t)
+        if self._restart_t.sum() <= 0:
+            self._mask[:] = 1.0
+            _restart_weights(self._scores, self._prior, self._mask, 0.05, self._restart_t)
+        _tempo_weights(self._restart_t, self.params.tempo_weight, self._tw)
+
+    def _seed_from_restart(self) -> None:
+        for i, (f, n) in enumerate(zip(self._first, self._intervals)):
+            self._fwd[f:f + n] = self._restart_t[i] / n
+        self._normalize_fwd()
+
+    def _normalize_fwd(self) -> None:
+        tot = float(self._fwd.sum())
+        if tot > 0:
+            self._fwd /= tot
+        self._out[_O_SCALE] = 1.0
+
+    def _slot(self, i: int, phase: int) -> int:
+        """Index in the state vector of tempo ``i``, phase ``phase`` (frames since the beat)."""
+        n = int(self._intervals[i])
+        return int(self._first[i]) + (phase + int(self._c0[i])) % n
+
+    def frame_time(self, k: float) -> float:
+        """Stream time of (fractional) frame ``k`` (same as ``FrontendParams.frame_time``)."""
+        return (k + 1.0) * self._hop_s - self._delay_s
+
+    # ---------------------------------------------------------------------------------------
+    def _now(self, frame: int) -> float:
+        """Stream time of the newest sample when ``frame`` was produced."""
+        return (frame + 1.0) * self._hop_s
+
+    def _set_state(self, st: TrackerState) -> None:
+        if st != self.state:
+            self.state = st
+            self._state_since = self.frame
+            if st == TrackerState.LOCKED:
+                self._was_locked = True
+                if self._salience <= 0.0:
+                    self._salience = min(1.0, self._env)
+
+    def process(self, beat: float, downbeat: float = 0.0, active: bool = True) -> BeatEvent | None:
+        """Consume one frame of activations; return the beat committed at this frame, if any.
+
+        ``active=False`` marks a silent frame (from :class:`SilenceGate`): it counts as no beat
+        evidence and no beat is emitted.
+        """
+        p = self.params
+        self.frame += 1
+        k = self.frame
+        b = float(beat)
+        if not active:
+            b = 0.0
+        # ring of activations for the bar tracker
+        self._ring_b[self._ring_pos] = b
+        self._ring_d[self._ring_pos] = float(downbeat) if active else 0.0
+        self._ring_pos = (self._ring_pos + 1) % self._ring_b.shape[0]
+        self.tempo.process(b)
+        if k % 25 == 0:
+            self._refresh_restart()
+        env = self._env * self._env_decay
+        if b > env:
+            env = b
+        self._env = env
+        evidence = env >= p.evidence_floor
+        manual = self._manual_until >= self._now(k)
+        a = min(max(b, p.activation_floor), 1.0 - p.activation_floor)
+        _dbn_step(a, evidence, self._fwd, self._first, self._intervals, self._c0, self._band_lo,
+                  self._band_hi, self._trans, self._mask, self._tw, self._restart_t,
+                  p.restart_prob if evidence else 0.0, self._half_width, self._onb_scale,
+                  self._lastbuf, self._hist, self._tmass, self._win, self._out)
+        out = self._out
+        pwin = out[_O_PWIN]
+        self.p_window = pwin
+        interval = out[_O_INTERVAL]
+        self.bpm = self.locked_bpm if self.locked_bpm else 60.0 * self.fps / interval
+        d_mean = out[_O_DMEAN]
+        t_pred = (k + d_mean + 1.0) * self._hop_s - self._delay_s
+        self.next_beat_time = t_pred + self.offset_s
+
+        # observe the pending (committed, now past) beat for bars and salience
+        if self._pending and k >= self._pending_frame + 3:
+            self._observe_pending(k)
+
+        # state machine
+        st = self.state
+        if st in (TrackerState.LISTENING, TrackerState.LOST):
+            if evidence:
+                self._set_state(TrackerState.LOCKING)
+        if self.state == TrackerState.LOCKING:
+            if not evidence and not manual:
+                self._set_state(TrackerState.LOST if self._was_locked else TrackerState.LISTENING)
+            elif (pwin >= p.lock_threshold and d_mean >= self._lookahead_frames) or manual:
+                self._set_state(TrackerState.LOCKED)
+        elif self.state == TrackerState.LOCKED:
+            if not evidence and not manual:
+                self._hold_start = k
+                self._set_state(TrackerState.HOLDING)
+            elif pwin < p.unlock_threshold and not manual:
+                if self._low_since < 0:
+                    self._low_since = k
+                elif (k - self._low_since) >= p.unlock_s * self.fps:
+                    self._set_state(TrackerState.LOCKING)
+            else:
+                self._low_since = -1
+        elif self.state == TrackerState.HOLDING:
+            if evidence or manual:
+                self._low_since = -1
+                self._set_state(TrackerState.LOCKED if (pwin >= p.unlock_threshold or manual)
+                                else TrackerState.LOCKING)
+            elif (k - self._hold_start) >= p.hold_s * self.fps and self.locked_bpm is None:
+                self._set_state(TrackerState.LOST)
+        if self.state != TrackerState.LOCKED:
+            self._low_since = -1 if self.state != TrackerState.LOCKING else self._low_since
+
+        # predictive emission
+        if not active or self.state not in (TrackerState.LOCKED, TrackerState.HOLDING):
+            return None
+        if d_mean > self._lookahead_frames:
+            return None
+        period_s = interval / self.fps
+        if t_pred < self._last_commit + p.min_gap * period_s:
+            return None
+        return self._commit(k, t_pred, d_mean, pwin)
+
+    def _commit(self, k: int, t_pred: float, d_mean: float, pwin: float) -> BeatEvent:
+        if self._pending:
+            self._observe_pending(k)
+        _bar_predict(self._bar_belief, self._st_meter, self._st_pos, self.params.bar_switch_prob,
+                     self._bar_pred, self._pos_prob)
+        beat_in_bar = int(np.argmax(self._pos_prob)) + 1
+        self._pending = True
+        self._pending_frame = k + d_mean
+        self._last_commit = t_pred
+        idx = self._beat_index
+        self._beat_index += 1
+        self._recent.append((t_pred, idx))
+        if len(self._recent) > 8:
+            del self._recent[0]
+        conf = max(0.0, min(1.0, pwin * self._salience))
+        return BeatEvent(t_pred + self.offset_s, idx, beat_in_bar, float(self.bpm), conf)
+
+    def _observe_pending(self, k: int) -> None:
+        """Bar HMM update and salience from the activations around the pending beat."""
+        back_centre = k - self._pending_frame
+        lo = int(math.floor(back_centre - 3))
+        hi = int(math.ceil(back_centre + 4))
+        _ring_max(self._ring_b, self._ring_d, self._ring_pos, max(0, lo), hi, self._ring_out)
+        mb, md = self._ring_out[0], self._ring_out[1]
+        x = md / mb if mb > 1e-3 else 0.5
+        x = min(max(x, 0.0), 1.0)
+        strength = min(1.0, mb / 0.3)
+        x = 0.5 + (x - 0.5) * strength * 0.9
+        _bar_update(self._bar_pred, self._st_pos, x, self._bar_belief)
+        self._bar_ref = self._beat_index - 1
+        self._salience = 0.65 * self._salience + 0.35 * mb
+        self._pending = False
+
+    # --------------------------------------------------------------------------- manual API
+    def _grid_to(self, period_s: float, beat_time: float, spread: float = 1.0) -> None:
+        """Collapse the tracker onto a beat grid: period ``period_s``, a beat at ``beat_time``
+        (stream seconds, without the nudge offset)."""
+        i_target = period_s * self.fps
+        k = max(self.frame, 0)
+        t_k = self.frame_time(k)
+        self._fwd[:] = 0.0
+        for i, (f, n) in enumerate(zip(self._first, self._intervals)):
+            if self._mask[i] == 0.0:
+                continue
+            dt = abs(n - i_target)
+            if dt > 1.5:
+                continue
+            w_t = math.exp(-0.5 * (dt / 0.6) ** 2)
+            pos = ((t_k - beat_time) * self.fps) % n
+            for q in range(n):
+                dd = min(abs(q - pos), n - abs(q - pos))
+                if dd <= 3 * spread:
+                    self._fwd[self._slot(i, q)] += w_t * math.exp(-0.5 * (dd / spread) ** 2)
+        if self._fwd.sum() <= 0:
+            self._seed_from_restart()
+        else:
+            self._normalize_fwd()
+
+    def tap(self, t: float) -> float | None:
+        """Register a tap at stream time ``t``; return the tap tempo (BPM) once there are two.
+
+        The tempo and the phase are the least-squares line through the recent taps
+        (``t_i = t0 + i * period``); the tracker is set to that grid and keeps following the
+        audio from there (and emits at once, as a manual lock, for ``hold_s``).
+        """
+        p = self.params
+        if self._taps and (t - self._taps[-1] > p.tap_reset_s or t <= self._taps[-1]):
+            self._taps = []
+        self._taps.append(float(t))
+        if len(self._taps) > p.tap_count:
+            del self._taps[0]
+        if len(self._taps) < 2:
+            return None
+        ts = np.array(self._taps)
+        idx = np.arange(len(ts), dtype=np.float64)
+        period, t0 = np.polyfit(idx, ts, 1)
+        bpm = 60.0 / period
+        lo, hi = p.min_bpm, p.max_bpm
+        if not lo <= bpm <= hi:
+            return None
+        last_fit = t0 + period * idx[-1]
+        if self.locked_bpm is not None:
+            self.lock_tempo(bpm)
+        self._grid_to(period, last_fit - self.offset_s)
+        self._manual_until = t + p.hold_s
+        self._last_commit = min(self._last_commit, last_fit - self.offset_s)
+        self._set_state(TrackerState.LOCKED)
+        return float(bpm)
+
+    def nudge(self, ms: float) -> None:
+        """Shift all following beats by ``ms`` milliseconds (positive = later); cumulative."""
+        self.offset_s += ms * 1e-3
+
+    def _set_window(self, lo_bpm: float, hi_bpm: float) -> None:
+        lo_bpm = max(lo_bpm, self.params.min_bpm)
+        hi_bpm = min(hi_bpm, self.params.max_bpm)
+        mask = ((self._bpm_grid >= lo_bpm) & (self._bpm_grid <= hi_bpm)).astype(np.float64)
+        if mask.sum() < 2:  # at least the two intervals around the centre
+            c = 60.0 * self.fps / math.sqrt(lo_bpm * hi_bpm)
+            order = np.argsort(np.abs(self._intervals - c))
+            mask[order[:2]] = 1.0
+        self._mask[:] = mask
+        self._window_bpm = (lo_bpm, hi_bpm)
+        self._refresh_restart()
+
+    def _current_grid(self) -> tuple[float, float]:
+        period_s = 60.0 / self.bpm if self.bpm > 0 else 0.5
+        return period_s, self.next_beat_time - self.offset_s
+
+    def _scale_tempo(self, factor: float) -> bool:
+        period_s, nb = self._current_grid()
+        new_bpm = 60.0 / period_s * factor
+        if not self.params.min_bpm <= new_bpm <= self.params.max_bpm:
+            return False
+        if not math.isfinite(nb):
+            nb = self.frame_time(max(self.frame, 0))
+        if self.locked_bpm is not None:
+            self.locked_bpm = new_bpm
+            self._set_window(new_bpm * 0.98, new_bpm * 1.02)
+        else:
+            self._set_window(new_bpm / 1.12, new_bpm * 1.12)
+        self._grid_to(period_s / factor, nb)
+        self._bar_belief[:] = 1.0 / len(self._bar_belief)
+        self.bpm = new_bpm
+        return True
+
+    def double(self) -> bool:
+        """Double the tempo (keep the next beat); the tracker stays near the new tempo until
+        :meth:`release_tempo`. Returns False if the result is outside the tempo range."""
+        return self._scale_tempo(2.0)
+
+    def half(self) -> bool:
+        """Halve the tempo (keep the next beat); see :meth:`double`."""
+        return self._scale_tempo(0.5)
+
+    def lock_tempo(self, bpm: float | None = None, tolerance: float = 0.02) -> float:
+        """Hold the tempo at ``bpm`` (default: the current tempo) within ``+-tolerance``; the phase
+        still follows the audio, and holding never times out while locked. Returns the BPM."""
+        if bpm is None:
+            bpm = self.bpm if self.bpm > 0 else self.params.prior_bpm
+        bpm = float(min(max(bpm, self.params.min_bpm), self.params.max_bpm))
+        period_s, nb = self._current_grid()
+        self.locked_bpm = bpm
+        self._set_window(bpm * (1.0 - tolerance), bpm * (1.0 + tolerance))
+        if math.isfinite(nb):
+            self._grid_to(60.0 / bpm, nb)
+        self.bpm = bpm
+        return bpm
+
+    def release_tempo(self) -> None:
+        """Undo :meth:`lock_tempo`, :meth:`half` and :meth:`double`: the full tempo range again."""
+        self.locked_bpm = None
+        self._window_bpm = None
+        self._mask[:] = 1.0
+        self._refresh_restart()
+
+    unlock_tempo = release_tempo
+
+    def set_downbeat(self, t: float | None = None) -> int:
+        """"This is beat one": the beat nearest stream time ``t`` (default: the last emitted beat)
+        becomes a downbeat and the following beats count from it. Returns that beat's index."""
+        period_s = 60.0 / self.bpm if self.bpm > 0 else 0.5
+        cands = list(self._recent)
+        if cands:
+            cands.append((cands[-1][0] + period_s, cands[-1][1] + 1))
+        if not cands:
+            # nothing emitted yet: the next beat will be the downbeat
+            self._bar_belief[:] = 0.0
+            for s, (m, q) in enumerate(zip(self._st_meter, self._st_pos)):
+                if q == int(m) - 1:
+                    self._bar_belief[s] = 1.0
+            self._bar_belief /= self._bar_belief.sum()
+            return self._beat_index
+        if t is None:
+            j = cands[-2][1] if len(cands) > 1 else cands[-1][1]
+        else:
+            tt = t - self.offset_s
+            j = min(cands, key=lambda c: abs(c[0] - tt))[1]
+        # belief refers to beat `ref` (the last observed one); if a beat is pending the belief
+        # is before it. Position of the reference beat relative to downbeat j:
+        ref = self._beat_index - 1 - (1 if self._pending else 0)
+        meter_mass = {}
+        for s, m in enumerate(self._st_meter):
+            meter_mass[int(m)] = meter_mass.get(int(m), 0.0) + self._bar_belief[s]
+        self._bar_belief[:] = 0.0
+        for s, (m, q) in enumerate(zip(self._st_meter, self._st_pos)):
+            if q == (ref - j) % int(m):
+                self._bar_belief[s] = max(meter_mass[int(m)], 1e-3)
+        self._bar_belief /= self._bar_belief.sum()
+        if self._pending:
+            _bar_predict(self._bar_belief, self._st_meter, self._st_pos,
+                         self.params.bar_switch_prob, self._bar_pred, self._pos_prob)
+        return int(j)
+
+    # --------------------------------------------------------------------------- helpers
+    def process_sequence(self, beat: np.ndarray, downbeat: np.ndarray | None = None,
+                         active: np.ndarray | None = None) -> list[BeatEvent]:
+        """Run :meth:`process` over arrays of frames; return all events (file use)."""
+        beat = np.asarray(beat, np.float64)
+        downbeat = np.zeros_like(beat) if downbeat is None else np.asarray(downbeat, np.float64)
+        events = []
+        proc = self.process
+        if active is None:
+            for b, d in zip(beat.tolist(), downbeat.tolist()):
+                e = proc(b, d)
+                if e is not None:
+                    events.append(e)
+        else:
+            for b, d, g in zip(beat.tolist(), downbeat.tolist(), np.asarray(active).tolist()):
+                e = proc(b, d, g)
+                if e is not None:
+                    events.append(e)
+        return events

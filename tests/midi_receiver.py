@@ -1,0 +1,39 @@
+"""A MIDI receiver process for tests and benchmarks: records messages with arrival times.
+
+usage: python midi_receiver.py PORTNAME OUT.json
+Creates a virtual JACK MIDI input ``PORTNAME`` (client ``midisink``), prints READY, and on
+SIGTERM writes ``[[monotonic_s, type, data...], ...]`` to OUT.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+os.environ.setdefault("MIDO_BACKEND", "mido.backends.rtmidi/UNIX_JACK")
+import mido  # noqa: E402
+
+
+def main() -> int:
+    name, out = sys.argv[1], sys.argv[2]
+    got: list = []
+
+    def on_msg(msg):
+        got.append([time.monotonic(), msg.type, *msg.bytes()[1:]])
+
+    port = mido.open_input(name, virtual=True, client_name="midisink", callback=on_msg)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    print("READY", flush=True)
+    done.wait(600)
+    port.close()
+    with open(out, "w") as f:
+        json.dump(got, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

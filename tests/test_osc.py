@@ -1,0 +1,171 @@
+"""OSC out and control in, over real UDP sockets to and from python-osc."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.udp_client import SimpleUDPClient
+
+from realtime.events import Beat, Status
+from realtime.osc_control import OscControl
+from realtime.osc_out import OscOutput, OscTarget
+
+HERE = Path(__file__).parent
+
+
+def free_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Receiver:
+    """A python-osc server in another process."""
+
+    def __init__(self, tmp_path: Path, name: str) -> None:
+        self.port = free_port()
+        self.out = tmp_path / f"{name}.json"
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "osc_receiver.py"),
+                                      str(self.port), str(self.out)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "READY"
+
+    def stop(self) -> list:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(10)
+        return json.loads(self.out.read_text())
+
+
+def test_beats_leave_at_their_scheduled_time_to_every_target(tmp_path):
+    a, b, c = (Receiver(tmp_path, n) for n in "abc")
+    dead = free_port()          # nothing listens there: must not disturb the others
+    out = OscOutput([
+        OscTarget(port=a.port),
+        OscTarget(port=b.port, prefix="/lights", messages=("downbeat", "bpm"), latency_ms=40.0),
+        OscTarget(port=dead),
+        OscTarget(port=c.port, messages=("phase", "state", "beat"), latency_ms=-20.0),
+    ], phase_rate=60.0)
+    out.start()
+    started = time.monotonic()
+    t0 = started + 0.3
+    beats = [Beat(when=t0 + 0.25 * k, beat_index=k, beat_in_bar=k % 4 + 1, bpm=240.0,
+                  confidence=0.9) for k in range(8)]
+    out.publish(Status(state="locked", bpm=240.0, confidence=0.9, last_beat_when=t0,
+                       period=0.25, beat_in_bar=1))
+    for bt in beats:            # committed well ahead, as the tracker does
+        out.schedule(bt)
+    time.sleep(t0 + 2.3 - time.monotonic())
+    out.close()
+    elapsed = time.monotonic() - started
+    ra, rb, rc = a.stop(), b.stop(), c.stop()
+
+    beat_a = [m for m in ra if m[1] == "/beatd/beat"]
+    assert [m[2] for m in beat_a] == list(range(8))
+    assert [m[3] for m in beat_a] == [1, 2, 3, 4, 1, 2, 3, 4]
+    late_a = np.array([m[0] - bt.when for m, bt in zip(beat_a, beats)])
+    # never early; timing precision itself is measured by bench/bench_osc.py, not asserted here
+    assert late_a.min() > -0.001, "a beat left before its time"
+    assert np.median(late_a) < 0.1
+    down_b = [m for m in rb if m[1] == "/lights/downbeat"]
+    assert [m[2] for m in down_b] == [0, 4]
+    late_b = np.array([m[0] - beats[m[2]].when for m in down_b])
+    assert np.all(late_b > 0.039) and np.median(late_b) < 0.14   # its own +40 ms offset
+    assert not any(m[1].endswith("/beat") for m in rb)           # only what it asked for
+    assert any(m[1] == "/lights/bpm" and abs(m[2] - 240.0) < 1e-3 for m in rb)
+    beat_c = [m for m in rc if m[1] == "/beatd/beat"]
+    late_c = np.array([m[0] - beats[m[2]].when for m in beat_c])
+    assert len(beat_c) == 8 and late_c.min() > -0.021           # -20 ms: may fire early
+    assert np.sum(late_c < -0.001) >= 4                          # ... and mostly does
+    phases = [m for m in rc if m[1] == "/beatd/phase"]
+    assert 0.8 * 60 * elapsed <= len(phases) <= 60 * elapsed + 2    # 60 Hz, none lost
+    assert all(0.0 <= m[2] < 1.0 for m in phases)
+    assert any(m[1] == "/beatd/state" and m[2] == "locked" for m in rc)
+    sent_dead = next(s for s in out.sinks if s.target.port == dead)
+    assert sent_dead.sent + sent_dead.failed > 0
+
+
+def send_raw(port: int, data: bytes) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(data, ("127.0.0.1", port))
+    s.close()
+
+
+def msg(address: str, *args) -> bytes:
+    b = OscMessageBuilder(address=address)
+    for a in args:
+        b.add_arg(a)
+    return b.build().dgram
+
+
+def drain(ctl: OscControl, n: int, timeout: float = 2.0) -> list:
+    out = []
+    end = time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < end:
+        try:
+            out.append(ctl.commands.get(timeout=0.05))
+        except Exception:
+            pass
+    return out
+
+
+def test_control_messages_and_bad_input(caplog):
+    status = Status(state="locked", bpm=128.0, confidence=0.8, device="system", overruns=2,
+                    xruns=1)
+    ctl = OscControl(port=0, status=lambda: status)
+    ctl.start()
+    port = ctl.address[1]
+    try:
+        client = SimpleUDPClient("127.0.0.1", port)
+        with caplog.at_level(logging.WARNING, logger="beatd.osc"):
+            send_raw(port, b"\x00garbage that is not OSC")
+            send_raw(port, msg("/beatd/tap") + b"x" * 5000)          # oversized
+            client.send_message("/beatd/nudge", "ten")                 # mistyped
+            client.send_message("/beatd/lock", 7)                      # out of range
+            client.send_message("/beatd/explode", [])                  # unknown
+            client.send_message("/beatd/tap", [])
+            client.send_message("/beatd/nudge", -12.5)
+            client.send_message("/beatd/half", [])
+            client.send_message("/beatd/double", [])
+            client.send_message("/beatd/lock", 1)
+            client.send_message("/beatd/downbeat", [])
+            got = drain(ctl, 6)
+        assert [(c.name, c.value) for c in got] == [
+            ("tap", 0.0), ("nudge", -12.5), ("half", 0.0), ("double", 0.0), ("lock", 1.0),
+            ("downbeat", 0.0)]
+        assert got[0].when > 0
+        assert ctl.ignored == 5
+        warnings = [r for r in caplog.records if "ignored" in r.getMessage()]
+        assert len(warnings) == 5                                      # one line each
+
+        # status replies to the sender
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(2.0)
+        s.sendto(msg("/beatd/status"), ("127.0.0.1", port))
+        data, _ = s.recvfrom(4096)
+        s.close()
+        from pythonosc.osc_message import OscMessage
+        reply = OscMessage(data)
+        assert reply.address == "/beatd/status"
+        assert reply.params[0] == "locked" and abs(reply.params[1] - 128.0) < 1e-3
+        assert reply.params[3:] == ["system", 2, 1]
+        assert ctl._thread.is_alive()
+    finally:
+        ctl.close()
+
+
+def test_binding_beyond_localhost_warns(caplog):
+    with caplog.at_level(logging.WARNING, logger="beatd.osc"):
+        ctl = OscControl(host="0.0.0.0", port=0)
+        ctl.close()
+    assert any("anyone on that network" in r.getMessage() for r in caplog.records)

@@ -523,6 +523,7 @@ def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, 
                 "n_beats": int(len(times)),
                 "n_downbeats": int(sum(1 for b in bib if b == 1)),
                 "applied_offset_s": round(res.offset_s, 4),
+                "audio_key": audio_hash,
                 "check": res.as_dict(),
                 **({"ini_delay_s": c.extra["ini_delay_s"]} if c.extra.get("ini_delay_s") else {}),
             }
@@ -588,6 +589,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     # audio already kept by other sources (to drop duplicates across repositories)
     seen: set[str] = set()
+    for man in args.out.glob("*/manifest.json"):
+        if args.only and man.parent.name in args.only:
+            continue
+        seen.update(t.get("audio_key", "") for t in json.loads(man.read_text())["tracks"])
+    seen.discard("")
     for src in sources:
         if args.only and src.name not in args.only:
             continue

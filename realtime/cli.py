@@ -43,7 +43,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the daemon in the foreground until SIGINT/SIGTERM (or ``--duration``)."""
+    """Run the daemon in the foreground until SIGINT/SIGTERM (or ``--duration``).
+
+    SIGHUP re-reads the config file and applies it (outputs, offsets, tracker settings) without
+    restarting the audio stream unless the [input] section changed; a broken file is reported
+    and the running configuration kept.
+    """
     from .audio_input import AudioDeviceError, list_input_devices, no_device_hint
     from .daemon import Daemon
     cfg = _load_config(args.config)
@@ -54,25 +59,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not list_input_devices():
             print(no_device_hint(), file=sys.stderr)
             return EX_UNAVAILABLE
-        daemon = Daemon(cfg, record=args.record, dump_features=args.dump_features)
+        daemon = Daemon(cfg, record=args.record, dump_features=args.dump_features,
+                        events_log=args.events)
     except AudioDeviceError as exc:
         print(f"beatd: {exc}", file=sys.stderr)
         return EX_UNAVAILABLE
+    except (OSError, ValueError) as exc:   # model file missing or not a beatd model
+        print(f"beatd: cannot load the model: {exc}", file=sys.stderr)
+        return EX_CONFIG
 
     def on_signal(signum, frame):
         log.info("received %s, stopping", signal.Signals(signum).name)
         daemon.stop()
 
+    def on_hup(signum, frame):
+        if not args.config:
+            log.info("SIGHUP: no config file to reload (started without --config)")
+            return
+        try:
+            new = _load_config(args.config)
+        except config_mod.ConfigError as exc:
+            log.error("SIGHUP: config not reloaded, keeping the running one: %s", exc)
+            return
+        if args.device is not None:
+            new.values["input"]["device"] = args.device
+        daemon.request_reload(new)
+
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_hup)
     daemon.start()
     print("READY", file=sys.stderr, flush=True)
     daemon.wait(args.duration)
     daemon.stop()
     daemon.join(timeout=2.0)
     s = daemon.stats
-    log.info("stopped: %d frames, %d overrun block(s), %d xrun(s)", s.frames, s.dropped_blocks,
-             s.xruns)
+    log.info("stopped: %d frames, %d beats, %d overrun block(s), %d xrun(s), %d device loss(es)",
+             s.frames, s.beats, s.dropped_blocks, s.xruns, s.device_losses)
     return EX_OK
 
 
@@ -94,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--duration", type=float, help="stop after this many seconds")
     sp.add_argument("--record", metavar="WAV", help="write the captured input here at exit")
     sp.add_argument("--dump-features", metavar="NPY", help="write all feature frames at exit")
+    sp.add_argument("--events", metavar="FILE",
+                    help="append each emitted beat (stream time, beat in bar, BPM, confidence)")
     sp.set_defaults(func=cmd_run)
     return p
 

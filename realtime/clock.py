@@ -66,6 +66,10 @@ class StreamClock:
         else:
             self._mono_offset += 0.05 * (off - self._mono_offset)
 
+    def sample_at_monotonic(self, t: float) -> float:
+        """Device sample index heard at ``time.monotonic()`` instant ``t`` (inverse mapping)."""
+        return (t - (self._mono_offset or 0.0) - (self._origin or 0.0)) * self.rate
+
     def monotonic_time(self, sample: float) -> float:
         """``time.monotonic()`` value at which device sample ``sample`` was heard."""
         return self.adc_time(sample) + (self._mono_offset or 0.0)

@@ -77,12 +77,81 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "model": {
         "path": Key((str,), ""),
-        "threads": Key((int,), 1, _range(1, 64)),
     },
     "log": {
         "level": Key((str,), "info", _choice("debug", "info", "warning", "error")),
     },
+    "service": {
+        "device_timeout_s": Key(NUM, 1.0, _range(0.1, 30)),
+        "retry_max_s": Key(NUM, 2.0, _range(0.1, 60)),
+        "status_rate": Key(NUM, 10.0, _range(1, 100)),
+    },
+    "silence": {
+        "floor_db": Key(NUM, -50.0, _range(-140, 0)),
+        "hysteresis_db": Key(NUM, 3.0, _range(0, 40)),
+    },
+    "osc": {
+        "enabled": Key((bool,), True),
+        "phase_rate": Key(NUM, 30.0, _range(0, 1000)),
+        "level_rate": Key(NUM, 10.0, _range(0, 1000)),
+        "bpm_interval": Key(NUM, 1.0, _range(0.05, 60)),
+        "control_host": Key((str,), "127.0.0.1"),
+        "control_port": Key((int,), 9001, _range(0, 65535)),
+        "control_prefix": Key((str,), "/beatd"),
+        "target": Key((list,), [{"host": "127.0.0.1", "port": 9000}]),
+    },
+    "midi": {
+        "enabled": Key((bool,), True),
+        "api": Key((str,), "", _choice("", "LINUX_ALSA", "UNIX_JACK", "MACOSX_CORE",
+                                       "WINDOWS_MM")),
+        "port": Key((str,), ""),
+        "virtual_name": Key((str,), "beatd clock"),
+        "client_name": Key((str,), "beatd"),
+        "tap_port": Key((str,), ""),
+        "tap_note": Key((int,), -1, _range(-1, 127)),
+    },
+    "link": {
+        "enabled": Key((bool,), False),
+        "latency_ms": Key(NUM, 0.0, _range(-1000, 1000)),
+        "quantum": Key(NUM, 4.0, _range(1, 32)),
+    },
 }
+
+# one [[osc.target]] table
+OSC_TARGET_KEYS: dict[str, Key] = {
+    "host": Key((str,), "127.0.0.1"),
+    "port": Key((int,), 9000, _range(1, 65535)),
+    "prefix": Key((str,), "/beatd"),
+    "messages": Key((list,), ["beat", "downbeat", "bpm", "phase", "candidates", "state",
+                              "level"]),
+    "latency_ms": Key(NUM, 0.0, _range(-1000, 1000)),
+}
+OSC_MESSAGES = ("beat", "downbeat", "bpm", "phase", "candidates", "state", "level")
+
+
+def _stage_sections() -> None:
+    """[tracker], [tempo] and the clock keys of [midi], from the stages' params dataclasses."""
+    from .midi_clock import MidiClockParams
+    from .tempo import TempoParams
+    from .tracker import TrackerParams
+    tracker = keys_from_dataclass(TrackerParams)
+    tracker["meters"] = Key((list,), list(TrackerParams().meters), _meters)
+    SCHEMA["tracker"] = tracker
+    tempo = keys_from_dataclass(TempoParams)
+    for k in ("min_bpm", "max_bpm", "prior_bpm", "prior_octaves", "fps"):
+        tempo.pop(k)   # shared with [tracker] / taken from the model
+    SCHEMA["tempo"] = tempo
+    SCHEMA["midi"].update(keys_from_dataclass(MidiClockParams, {
+        "beat_note": _range(-1, 127), "note_channel": _range(0, 15),
+        "correction": _range(0, 1), "max_step": _range(0, 0.5),
+        "latency_ms": _range(-1000, 1000)}))
+
+
+def _meters(v):
+    if not v or not all(isinstance(m, int) and not isinstance(m, bool) and 2 <= m <= 12
+                        for m in v):
+        return "must be a list of beats per bar, each 2..12 (e.g. [3, 4])"
+    return None
 
 
 def register_section(name: str, keys: dict[str, Key]) -> None:
@@ -116,7 +185,67 @@ class Config:
 
 def defaults() -> Config:
     """The configuration with every key at its default."""
-    return Config({s: {k: key.default for k, key in keys.items()} for s, keys in SCHEMA.items()})
+    import copy
+    return Config({s: {k: copy.deepcopy(key.default) for k, key in keys.items()}
+                   for s, keys in SCHEMA.items()})
+
+
+def _check_value(spec: Key, value: Any, name: str, where: str) -> Any:
+    ok = isinstance(value, spec.types) and not (
+        isinstance(value, bool) and bool not in spec.types)
+    if not ok:
+        raise ConfigError(f"{where}: {name} must be {_type_name(spec.types)}, not {value!r}")
+    if spec.check is not None:
+        problem = spec.check(value)
+        if problem:
+            raise ConfigError(f"{where}: {name} = {value!r}: {problem}")
+    if isinstance(spec.default, float) and isinstance(value, int):
+        value = float(value)
+    return value
+
+
+def _targets(text: str, path: Path, value: Any) -> list[dict]:
+    """Validate the [[osc.target]] tables; errors name the table's own lines."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        line = _line_of(text, "osc", "target")
+        raise ConfigError(f"{path}:{line or '?'}: osc.target must be written as [[osc.target]] "
+                          "tables")
+    headers = [no for no, raw in enumerate(text.splitlines(), 1)
+               if re.match(r"^\s*\[\[\s*osc\.target\s*\]\]", raw)]
+    lines = text.splitlines()
+    out = []
+    for i, table in enumerate(value):
+        start = headers[i] if i < len(headers) else None
+        end = headers[i + 1] if i + 1 < len(headers) else len(lines) + 1
+
+        def where(key=None):
+            if start is None:
+                return str(path)
+            if key is not None:
+                for no in range(start + 1, end):
+                    if re.match(rf'^\s*"?{re.escape(key)}"?\s*=', lines[no - 1]):
+                        return f"{path}:{no}"
+            return f"{path}:{start}"
+        entry = {k: copy_default(spec.default) for k, spec in OSC_TARGET_KEYS.items()}
+        for key, v in table.items():
+            spec = OSC_TARGET_KEYS.get(key)
+            if spec is None:
+                raise ConfigError(f"{where()}: unknown key osc.target.{key} (known: "
+                                  f"{', '.join(OSC_TARGET_KEYS)})")
+            entry[key] = _check_value(spec, v, f"osc.target.{key}", where(key))
+        bad = [m for m in entry["messages"] if m not in OSC_MESSAGES]
+        if bad:
+            raise ConfigError(f"{where('messages')}: osc.target.messages: unknown message(s) "
+                              f"{bad} (known: {', '.join(OSC_MESSAGES)})")
+        if not entry["prefix"].startswith("/"):
+            raise ConfigError(f"{where('prefix')}: osc.target.prefix must start with '/'")
+        out.append(entry)
+    return out
+
+
+def copy_default(v: Any) -> Any:
+    """A copy of a default value (lists are copied)."""
+    return list(v) if isinstance(v, list) else v
 
 
 def _line_of(text: str, section: str | None, key: str | None) -> int | None:
@@ -181,17 +310,52 @@ def load(path: str | Path | None) -> Config:
                 known = ", ".join(SCHEMA[section])
                 raise ConfigError(f"{where(section, key)}: unknown key {section}.{key} "
                                   f"(known keys in [{section}]: {known})")
-            ok = isinstance(value, spec.types) and not (
-                isinstance(value, bool) and bool not in spec.types)
-            if not ok:
-                raise ConfigError(f"{where(section, key)}: {section}.{key} must be "
-                                  f"{_type_name(spec.types)}, not {value!r}")
-            if spec.check is not None:
-                problem = spec.check(value)
-                if problem:
-                    raise ConfigError(f"{where(section, key)}: {section}.{key} = {value!r}: "
-                                      f"{problem}")
-            if isinstance(spec.default, float) and isinstance(value, int):
-                value = float(value)
-            cfg.values[section][key] = value
+            if section == "osc" and key == "target":
+                cfg.values[section][key] = _targets(text, path, value)
+                continue
+            cfg.values[section][key] = _check_value(spec, value, f"{section}.{key}",
+                                                    where(section, key))
+    cfg.values["osc"]["target"] = [
+        {**{k: copy_default(s.default) for k, s in OSC_TARGET_KEYS.items()}, **t}
+        for t in cfg.values["osc"]["target"]]
+    _check_stage_params(cfg, path, text)
     return cfg
+
+
+def _check_stage_params(cfg: Config, path: Path, text: str) -> None:
+    """Let the stages' own dataclasses validate combinations (e.g. min_bpm < max_bpm)."""
+    from .tracker import TrackerParams
+    try:
+        tracker_params(cfg)
+        tempo_params(cfg, 100.0)
+    except (ValueError, TypeError) as exc:
+        line = _line_of(text, "tracker", None) or _line_of(text, "tempo", None)
+        raise ConfigError(f"{path}:{line or '?'}: [tracker]/[tempo]: {exc}") from None
+
+
+def tracker_params(cfg: Config):
+    """The :class:`~realtime.tracker.TrackerParams` the config describes."""
+    from .tracker import TrackerParams
+    d = dict(cfg.section("tracker"))
+    d["meters"] = tuple(d["meters"])
+    return TrackerParams(**d)
+
+
+def tempo_params(cfg: Config, fps: float):
+    """The :class:`~realtime.tempo.TempoParams` (range and prior shared with [tracker])."""
+    from .tempo import TempoParams
+    t = cfg.section("tracker")
+    return TempoParams(**cfg.section("tempo"), min_bpm=t["min_bpm"], max_bpm=t["max_bpm"],
+                       prior_bpm=t["prior_bpm"], prior_octaves=t["prior_octaves"], fps=fps)
+
+
+def midi_params(cfg: Config):
+    """The :class:`~realtime.midi_clock.MidiClockParams` from [midi]."""
+    from dataclasses import fields
+
+    from .midi_clock import MidiClockParams
+    m = cfg.section("midi")
+    return MidiClockParams(**{f.name: m[f.name] for f in fields(MidiClockParams)})
+
+
+_stage_sections()

@@ -1,11 +1,17 @@
-"""The daemon: live input -> worker thread (hops -> frontend -> later stages) until stopped.
+"""The daemon: live input -> worker (hops -> frontend -> network -> tracker) -> outputs.
 
-The audio callback only copies into the ring buffer (see :mod:`realtime.audio_input`); the
-worker thread does everything else, one hop at a time, and reports overruns.
+The audio callback only copies into the ring buffer (:mod:`realtime.audio_input`). One worker
+thread does everything else, hop by hop: it converts each committed beat from stream time to
+the monotonic clock (through the ADC timestamps) and hands it to the outputs, which send it at
+that moment plus their own latency offset. Control commands (OSC, MIDI tap, signals) reach the
+worker through a queue, so the tracker is only ever touched by the worker. The worker also
+watches the device: when callbacks stop (unplugged, JACK server gone) it reports ``lost``, stops
+the MIDI clock and reopens the input with backoff until it is back.
 """
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,11 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_input import AudioInput, resolve_device, set_jack_client_name
+from . import config as config_mod
+from .audio_input import (AudioDeviceError, AudioInput, rescan_devices, resolve_device,
+                          set_jack_client_name)
 from .clock import StreamClock
 from .config import Config
-from .frontend import Frontend, FrontendParams
+from .events import Beat, Status
+from .frontend import Frontend
 from .hop_reader import HopReader
+from .level import LevelMeter
+from .network import BeatNetwork, default_model_path
+from .osc_control import Command
+from .tracker import BeatTracker, SilenceGate, TrackerState
 
 log = logging.getLogger("beatd")
 
@@ -27,12 +40,114 @@ class Stats:
     """Counters the daemon reports (log, OSC status, monitor)."""
 
     frames: int = 0
+    beats: int = 0
     dropped_blocks: int = 0
     dropped_samples: int = 0
     xruns: int = 0
     nonfinite_samples: int = 0
+    device_losses: int = 0
     worker_max_ms: float = 0.0
     started: float = field(default_factory=time.monotonic)
+
+
+class Outputs:
+    """The configured outputs (OSC out, OSC control, MIDI clock/tap, Link), built from config.
+
+    An output that cannot start (port in use, no MIDI system) is logged and left out; the others
+    run. ``close()`` stops them all (MIDI Stop is sent if the clock runs).
+    """
+
+    def __init__(self, cfg: Config, commands: queue.SimpleQueue, status_fn) -> None:
+        self.osc = self.control = self.midi = self.midi_port = self.tap = self.link = None
+        osc = cfg.section("osc")
+        if osc["enabled"]:
+            from .osc_out import OscOutput, OscTarget
+            try:
+                targets = [OscTarget(host=t["host"], port=t["port"], prefix=t["prefix"],
+                                     messages=tuple(t["messages"]), latency_ms=t["latency_ms"])
+                           for t in osc["target"]]
+                self.osc = OscOutput(targets, osc["phase_rate"], osc["level_rate"],
+                                     osc["bpm_interval"])
+                self.osc.start()
+                log.info("OSC out to %s", ", ".join(f"{t.host}:{t.port}{t.prefix}"
+                                                    for t in targets))
+            except OSError as exc:
+                log.error("OSC output disabled: %s", exc)
+                self.osc = None
+            if osc["control_port"]:
+                from .osc_control import OscControl
+                try:
+                    self.control = OscControl(osc["control_host"], osc["control_port"],
+                                              osc["control_prefix"], status_fn)
+                    self.control.commands = commands
+                    self.control.start()
+                    log.info("OSC control on %s:%d", *self.control.address)
+                except OSError as exc:
+                    log.error("OSC control disabled: cannot listen on %s:%d (%s)",
+                              osc["control_host"], osc["control_port"], exc)
+                    self.control = None
+        midi = cfg.section("midi")
+        if midi["enabled"]:
+            from .midi_clock import MidiClock, MidiTap, open_output
+            try:
+                self.midi_port = open_output(midi["port"], midi["virtual_name"],
+                                             midi["client_name"], midi["api"])
+                self.midi = MidiClock(self.midi_port, config_mod.midi_params(cfg))
+                self.midi.start()
+                log.info("MIDI clock on %s", midi["port"] or f"virtual port "
+                         f"{midi['client_name']}:{midi['virtual_name']}")
+            except Exception as exc:   # rtmidi raises SystemError etc. without a MIDI system
+                log.error("MIDI clock disabled: %s", exc)
+                self.midi = None
+            if midi["tap_port"]:
+                try:
+                    self.tap = MidiTap(midi["tap_port"],
+                                       lambda t: commands.put(Command("tap", 0.0, t)),
+                                       midi["tap_note"], midi["client_name"], midi["api"])
+                except Exception as exc:
+                    log.error("MIDI tap input disabled: %s", exc)
+        link = cfg.section("link")
+        if link["enabled"]:
+            try:
+                from .link_out import LinkOutput
+                self.link = LinkOutput(link["quantum"], link["latency_ms"])
+                self.link.start()
+            except Exception as exc:
+                log.error("Ableton Link disabled: %s", exc)
+                self.link = None
+
+    def beat(self, b: Beat) -> None:
+        """Hand a scheduled beat to every beat output."""
+        if self.osc is not None:
+            self.osc.schedule(b)
+        if self.midi is not None:
+            self.midi.beat(b)
+        if self.link is not None:
+            self.link.beat(b)
+
+    def publish(self, st: Status) -> None:
+        """Hand the latest status to the outputs that send it."""
+        if self.osc is not None:
+            self.osc.publish(st)
+
+    def lost(self) -> None:
+        """The beat is lost: stop the MIDI clock (policy permitting)."""
+        if self.midi is not None:
+            self.midi.stop_clock()
+
+    def close(self) -> None:
+        """Stop every output."""
+        for o in (self.osc, self.control, self.midi, self.tap, self.link):
+            if o is not None:
+                try:
+                    o.close()
+                except Exception as exc:
+                    log.warning("closing an output: %s", exc)
+        if self.midi_port is not None:
+            try:
+                self.midi_port.close()
+            except Exception:
+                pass
 
 
 class Daemon:
@@ -41,63 +156,115 @@ class Daemon:
     Parameters
     ----------
     cfg : validated configuration.
-    frontend_params : the model's frontend parameters.
     record : write the captured device-rate audio (selected channel or mix) here at exit.
     dump_features : write every feature frame (``.npy``, frames x features) here at exit.
+    events_log : append every emitted beat as a line ``stream_time beat_in_bar bpm confidence``.
     """
 
-    def __init__(self, cfg: Config, frontend_params: FrontendParams | None = None,
-                 record: str | Path | None = None,
-                 dump_features: str | Path | None = None) -> None:
+    def __init__(self, cfg: Config, record: str | Path | None = None,
+                 dump_features: str | Path | None = None,
+                 events_log: str | Path | None = None) -> None:
         self.cfg = cfg
-        self.params = frontend_params or FrontendParams()
         self.record = Path(record) if record else None
         self.dump_features = Path(dump_features) if dump_features else None
+        self._events_file = open(events_log, "a", buffering=1) if events_log else None
         self.stats = Stats()
+        self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._recorded: list[np.ndarray] = []
         self._frames: list[np.ndarray] = []
+        self.model_path = Path(cfg.section("model")["path"] or default_model_path())
+        self.network = BeatNetwork(self.model_path)
+        self.params = self.network.params
+        self.frontend = Frontend(self.params)
+        self.status = Status()
+        self._build_tracker(cfg)
+        self.level = LevelMeter(self.params.hop_length, self.params.sample_rate)
         inp = cfg.section("input")
         if inp["jack_client_name"]:
             set_jack_client_name(inp["jack_client_name"])
+        self.input: AudioInput | None = None
+        self._open_input()          # raises AudioDeviceError on the first attempt
+        self.outputs = Outputs(cfg, self.commands, lambda: self.status)
+        self._worker = threading.Thread(target=self._work, name="beatd-worker", daemon=True)
+
+    # ------------------------------------------------------------------ construction
+    def _build_tracker(self, cfg: Config) -> None:
+        fps = self.params.frame_rate
+        self.tracker = BeatTracker(config_mod.tracker_params(cfg), self.params,
+                                   config_mod.tempo_params(cfg, fps))
+        sil = cfg.section("silence")
+        self.gate = SilenceGate(self.params.hop_length, self.params.sample_rate,
+                                floor_db=sil["floor_db"], hysteresis_db=sil["hysteresis_db"])
+
+    def _open_input(self) -> None:
+        """Open (or reopen) the input stream and reset every stage's stream state."""
+        inp = self.cfg.section("input")
         self.device = resolve_device(inp["device"])
         channel = None if inp["channel"] == "mix" else int(inp["channel"])
-        channels = inp["channels"] or (self.device.channels if channel is None else channel + 1)
         if channel is not None and channel >= self.device.channels:
-            from .audio_input import AudioDeviceError
             raise AudioDeviceError(f"input.channel = {channel}, but device "
                                    f"{self.device.name!r} has {self.device.channels} channel(s)")
+        channels = inp["channels"] or (self.device.channels if channel is None else channel + 1)
         self.input = AudioInput(self.device, channels=min(channels, self.device.channels),
                                 samplerate=inp["samplerate"] or None,
                                 blocksize=inp["blocksize"], ring_seconds=inp["ring_seconds"])
         self.reader = HopReader(self.input.ring, self.input.samplerate, self.params.sample_rate,
                                 self.params.hop_length, channel=channel)
-        self.frontend = Frontend(self.params)
+        if self.record is not None:
+            self.reader.tap = lambda x: self._recorded.append(x.copy())
         self.clock = StreamClock(self.input.samplerate)
         self._block_count = 0
-        self._worker = threading.Thread(target=self._work, name="beatd-worker", daemon=True)
+        # counters of earlier streams, so the reported totals survive a reopen
+        self._base = (self.stats.dropped_blocks, self.stats.dropped_samples, self.stats.xruns)
+        self.frontend.reset()
+        self.network.reset()
+        self.tracker.reset()
+        self.gate.reset()
+        self.level.reset()
+        self._last_state = self.tracker.state
 
+    # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Open the stream and start the worker."""
         self.input.start()
         self._worker.start()
-        log.info("listening on %r (%s, %d ch @ %.0f Hz), model rate %d Hz, %.0f frames/s",
+        log.info("listening on %r (%s, %d ch @ %.0f Hz); model %s at %d Hz, %.0f frames/s",
                  self.device.name, self.device.hostapi, self.input.channels,
-                 self.input.samplerate, self.params.sample_rate, self.params.frame_rate)
+                 self.input.samplerate, Path(self.model_path).name,
+                 self.params.sample_rate, self.params.frame_rate)
 
     def stop(self) -> None:
-        """Ask the worker to finish (returns at once; see :meth:`join`)."""
+        """Ask the worker to finish (safe from a signal handler; returns at once)."""
         self._stop.set()
 
+    def request_reload(self, cfg: Config) -> None:
+        """Apply a new configuration from the worker thread (SIGHUP)."""
+        self.commands.put(("reload", cfg))
+
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the worker, close the stream, write the dumps."""
+        """Wait for the worker, stop the outputs (MIDI Stop), close the stream, write dumps."""
         self._worker.join(timeout)
-        self.input.close()
+        self.outputs.close()
+        self._close_input(self.input)
         self._write_dumps()
+        if self._events_file is not None:
+            self._events_file.close()
 
     def wait(self, duration: float | None = None) -> None:
         """Block until stopped (or ``duration`` seconds passed)."""
         self._stop.wait(duration)
+
+    @staticmethod
+    def _close_input(inp: AudioInput | None, timeout: float = 1.0) -> None:
+        """Close a stream without ever hanging: PortAudio can block forever on a dead server."""
+        if inp is None:
+            return
+        th = threading.Thread(target=inp.close, daemon=True)
+        th.start()
+        th.join(timeout)
+        if th.is_alive():
+            log.warning("the audio stream did not close within %.1f s; abandoned", timeout)
 
     def _write_dumps(self) -> None:
         if self.record is not None:
@@ -108,32 +275,201 @@ class Daemon:
             f = np.stack(self._frames) if self._frames else np.zeros((0, self.params.n_features))
             np.save(self.dump_features, f.astype(np.float32))
 
+    # ------------------------------------------------------------------ time conversion
+    def _stream_to_monotonic(self, t: float) -> float:
+        """Stream seconds (model-rate time base) -> time.monotonic() when heard at the input."""
+        return self.clock.monotonic_time(t * self.input.samplerate)
+
+    def _monotonic_to_stream(self, t: float) -> float:
+        return self.clock.sample_at_monotonic(t) / self.input.samplerate
+
+    # ------------------------------------------------------------------ worker
+    def _apply(self, cmd) -> None:
+        """Apply one control command (worker thread only)."""
+        if isinstance(cmd, tuple) and cmd[0] == "reload":
+            self._reload(cmd[1])
+            return
+        tr = self.tracker
+        t = self._monotonic_to_stream(cmd.when) if cmd.when else None
+        if cmd.name == "tap" and t is not None:
+            bpm = tr.tap(t)
+            log.info("tap%s", f": {bpm:.1f} BPM" if bpm else "")
+        elif cmd.name == "nudge":
+            tr.nudge(cmd.value)
+            log.info("nudge %+.1f ms", cmd.value)
+        elif cmd.name in ("half", "double"):
+            ok = tr.half() if cmd.name == "half" else tr.double()
+            log.info("%s tempo%s", cmd.name, "" if ok else ": outside the tempo range, ignored")
+        elif cmd.name == "lock":
+            if cmd.value:
+                log.info("tempo locked at %.1f BPM", tr.lock_tempo())
+            else:
+                tr.release_tempo()
+                log.info("tempo released")
+        elif cmd.name == "downbeat":
+            tr.set_downbeat(t)
+            log.info("downbeat set")
+
+    def _reload(self, cfg: Config) -> None:
+        old = self.cfg
+        self.cfg = cfg
+        if cfg.section("tracker") != old.section("tracker") or \
+                cfg.section("tempo") != old.section("tempo") or \
+                cfg.section("silence") != old.section("silence"):
+            self._build_tracker(cfg)
+            log.info("tracker settings reloaded (tracking restarts)")
+        if any(cfg.section(s) != old.section(s) for s in ("osc", "midi", "link")):
+            self.outputs.close()
+            self.outputs = Outputs(cfg, self.commands, lambda: self.status)
+            log.info("outputs reloaded")
+        if cfg.section("input") != old.section("input"):
+            log.info("input settings changed: reopening the stream")
+            self._reopen()
+        logging.getLogger("beatd").setLevel(cfg.section("log")["level"].upper())
+        log.info("configuration reloaded from %s", cfg.path)
+
+    def _reopen(self) -> bool:
+        """Close the stream, rescan devices, open again; True on success."""
+        self._close_input(self.input)
+        self.input = None
+        try:
+            rescan_devices()
+            self._open_input()
+            self.input.start()
+        except Exception as exc:
+            log.debug("reopen failed: %s", exc)
+            self.input = None
+            return False
+        log.info("input back: %r (%.0f Hz)", self.device.name, self.input.samplerate)
+        return True
+
+    def _publish(self, now: float, candidates: bool) -> None:
+        tr = self.tracker
+        st = "lost" if self.input is None else tr.state.name.lower()
+        period = 60.0 / tr.bpm if tr.bpm > 0 else 0.0
+        cands = self.status.candidates
+        if candidates:
+            est = tr.tempo.estimate()
+            cands = tuple((c.bpm, c.weight) for c in sorted(
+                est.candidates, key=lambda c: -c.weight))
+        last_when = self.status.last_beat_when
+        self.status = Status(
+            state=st, bpm=float(tr.bpm) if tr.state != TrackerState.LISTENING else 0.0,
+            confidence=float(tr.p_window), beat_in_bar=self.status.beat_in_bar,
+            last_beat_when=last_when, period=period, candidates=cands,
+            level_db=self.level.level_db, clipping=self.level.clipping,
+            device=self.device.name if self.input is not None else "",
+            overruns=self.stats.dropped_blocks, xruns=self.stats.xruns, frames=self.stats.frames)
+        self.outputs.publish(self.status)
+
+    def _emit(self, ev) -> None:
+        when = self._stream_to_monotonic(ev.time)
+        b = Beat(when=when, beat_index=ev.beat_index, beat_in_bar=ev.beat_in_bar, bpm=ev.bpm,
+                 confidence=ev.confidence, stream_time=ev.time)
+        self.outputs.beat(b)
+        self.stats.beats += 1
+        st = self.status
+        self.status = Status(**{**st.__dict__, "last_beat_when": when,
+                                "beat_in_bar": ev.beat_in_bar})
+        if self._events_file is not None:
+            self._events_file.write(f"{ev.time:.4f}\t{ev.beat_in_bar}\t{ev.bpm:.2f}\t"
+                                    f"{ev.confidence:.3f}\n")
+
+    def _check_device(self, now: float, last_cb: list) -> bool:
+        """True while the device delivers; on loss: report, stop the clock, close the stream."""
+        inp = self.input
+        if inp.callbacks != last_cb[0]:
+            last_cb[0] = inp.callbacks
+            last_cb[1] = now
+            return True
+        timeout = self.cfg.section("service")["device_timeout_s"]
+        if now - last_cb[1] < timeout and not inp.finished:
+            return True
+        self.stats.device_losses += 1
+        log.error("input device %r lost (no audio for %.1f s); retrying", self.device.name,
+                  now - last_cb[1])
+        self.outputs.lost()
+        self._close_input(inp)
+        self.input = None
+        self._publish(now, False)
+        return False
+
     def _work(self) -> None:
         """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
         poll = self.params.hop_length / self.params.sample_rate / 2
-        reader, frontend, stats, ring = self.reader, self.frontend, self.stats, self.input.ring
-        if self.record is not None:
-            reader.tap = lambda x: self._recorded.append(x.copy())
+        status_every = max(1, int(self.params.frame_rate / self.cfg.section("service")
+                                  ["status_rate"]))
+        stats = self.stats
+        last_cb = [0, time.monotonic()]
+        retry_at, backoff = 0.0, 0.25
         while not self._stop.is_set():
             t0 = time.perf_counter()
+            now = time.monotonic()
+            while True:
+                try:
+                    cmd = self.commands.get_nowait()
+                except queue.Empty:
+                    break
+                try:
+                    self._apply(cmd)
+                except Exception as exc:
+                    log.error("control command failed: %s", exc)
+            if self.input is None:                       # device lost: retry with backoff
+                if now >= retry_at:
+                    if self._reopen():
+                        last_cb = [0, time.monotonic()]
+                        backoff = 0.25
+                    else:
+                        backoff = min(backoff * 2, self.cfg.section("service")["retry_max_s"])
+                        retry_at = now + backoff
+                self._stop.wait(0.05)
+                continue
+            if not self._check_device(now, last_cb):
+                retry_at, backoff = now + 0.25, 0.25
+                continue
+            ring = self.input.ring
             self._block_count, starts, adcs = ring.blocks_since(self._block_count)
             if len(starts):
                 self.clock.update(starts, adcs)
                 self.clock.set_monotonic_offset(self.input.stream_time, time.monotonic())
-            for hop in reader.hops():
-                frame = frontend.process_hop(hop)
-                stats.frames += 1
-                if self.dump_features is not None:
-                    self._frames.append(frame.copy())
-            if ring.dropped_blocks != stats.dropped_blocks:
-                log.warning("overrun: the worker fell behind, %d block(s) (%d samples) dropped "
-                            "so far", ring.dropped_blocks, ring.dropped_samples)
-                stats.dropped_blocks = ring.dropped_blocks
-                stats.dropped_samples = ring.dropped_samples
-            if self.input.status_overflows != stats.xruns:
-                log.warning("input overflow (xrun) reported by the audio driver: %d so far",
-                            self.input.status_overflows)
-                stats.xruns = self.input.status_overflows
-            stats.nonfinite_samples = reader.nonfinite_samples
+            for hop in self.reader.hops():
+                self._process_hop(hop, status_every)
+            self._account(ring)
             stats.worker_max_ms = max(stats.worker_max_ms, (time.perf_counter() - t0) * 1e3)
             self._stop.wait(poll)
+
+    def _process_hop(self, hop: np.ndarray, status_every: int) -> None:
+        stats = self.stats
+        frame = self.frontend.process_hop(hop)
+        stats.frames += 1
+        if self.dump_features is not None:
+            self._frames.append(frame.copy())
+        self.level.process_hop(hop)
+        active = self.gate.process_hop(hop)
+        beat, downbeat = self.network.process_frame(frame)
+        ev = self.tracker.process(beat, downbeat, active)
+        if ev is not None:
+            self._emit(ev)
+        state = self.tracker.state
+        if state != self._last_state:
+            log.info("state: %s -> %s%s", self._last_state.name.lower(), state.name.lower(),
+                     f" ({self.tracker.bpm:.1f} BPM)" if state == TrackerState.LOCKED else "")
+            if state == TrackerState.LOST:
+                self.outputs.lost()
+            self._last_state = state
+        if stats.frames % status_every == 0:
+            self._publish(time.monotonic(), stats.frames % (status_every * 5) == 0)
+
+    def _account(self, ring) -> None:
+        stats = self.stats
+        blocks, samples, xruns = self._base
+        if blocks + ring.dropped_blocks != stats.dropped_blocks:
+            stats.dropped_blocks = blocks + ring.dropped_blocks
+            stats.dropped_samples = samples + ring.dropped_samples
+            log.warning("overrun: the worker fell behind, %d block(s) (%d samples) dropped "
+                        "so far", stats.dropped_blocks, stats.dropped_samples)
+        if xruns + self.input.status_overflows != stats.xruns:
+            stats.xruns = xruns + self.input.status_overflows
+            log.warning("input overflow (xrun) reported by the audio driver: %d so far",
+                        stats.xruns)
+        stats.nonfinite_samples = self.reader.nonfinite_samples

@@ -1,0 +1,57 @@
+"""Input level meter: smoothed RMS in dBFS, peak, and a clipping indicator, per hop."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class LevelMeter:
+    """Per-hop level for the monitor and the ``/level`` OSC message.
+
+    ``level_db``: RMS over about ``smooth_s`` seconds, in dBFS; ``clipping``: a sample at or above
+    ``clip_level`` within the last ``clip_hold_s`` seconds.
+
+    Examples
+    --------
+    >>> m = LevelMeter(441, 44100)
+    >>> m.process_hop(np.full(441, 0.5, np.float32))
+    >>> round(m.peak, 2), m.clipping
+    (0.5, False)
+    """
+
+    def __init__(self, hop_length: int, sample_rate: int, smooth_s: float = 0.3,
+                 clip_level: float = 0.999, clip_hold_s: float = 1.0) -> None:
+        self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
+        self._clip_level = clip_level
+        self._hold = int(clip_hold_s * sample_rate / hop_length)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to silence."""
+        self._ms = 0.0
+        self.peak = 0.0
+        self._since_clip = 1 << 30
+        self.clipped_hops = 0
+
+    def process_hop(self, hop: np.ndarray) -> None:
+        """Fold in one hop of samples."""
+        ms = float(np.dot(hop, hop)) / max(1, hop.shape[0])
+        self._ms = self._alpha * self._ms + (1.0 - self._alpha) * ms
+        pk = float(np.max(np.abs(hop))) if hop.shape[0] else 0.0
+        self.peak = max(pk, self.peak * self._alpha)
+        if pk >= self._clip_level:
+            self._since_clip = 0
+            self.clipped_hops += 1
+        else:
+            self._since_clip += 1
+
+    @property
+    def level_db(self) -> float:
+        """Smoothed RMS level in dBFS (floor -120)."""
+        return 10.0 * math.log10(max(self._ms, 1e-12))
+
+    @property
+    def clipping(self) -> bool:
+        """A clipped sample within the hold time."""
+        return self._since_clip <= self._hold

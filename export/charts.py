@@ -430,13 +430,21 @@ def parse_osu(text: str, duration: float | None = None) -> BeatGrid:
 # ---------------------------------------------------------------------------------------
 
 
+def _fnf_section_beats(sec: dict) -> float:
+    """Beats in one FNF chart section (``sectionBeats`` or ``lengthInSteps / 4``)."""
+    if sec.get("sectionBeats"):
+        return float(sec["sectionBeats"])
+    return float(sec.get("lengthInSteps", 16) or 16) / 4.0
+
+
 def parse_fnf(text: str, duration: float | None = None, offset_s: float = 0.0) -> BeatGrid:
     """Beat grid of a legacy FNF chart JSON (``{"song": {"bpm", "notes": [sections]}}``).
 
     Each section lasts ``sectionBeats`` beats (Psych 0.7) or ``lengthInSteps / 4``; a
     section with ``changeBPM`` switches to its ``bpm`` at its start.  Sections are bars:
     the first beat of each section is a downbeat.  Beat 0 is at ``offset_s`` (FNF
-    instrumentals start on beat 0; some engines store an ``offset`` in ms).
+    instrumentals start on beat 0; some engines store an ``offset`` in ms).  After the
+    last section the grid continues with the last tempo and bar length to ``duration``.
     """
     data = json.loads(text)
     song = data.get("song", data)
@@ -445,22 +453,20 @@ def parse_fnf(text: str, duration: float | None = None, offset_s: float = 0.0) -
     bpm = float(song.get("bpm", 0) or 0)
     if bpm <= 0:
         raise ValueError("no bpm")
-    extra = song.get("offset", 0) or 0
     try:
-        offset = offset_s + float(extra) / 1000.0
+        offset = offset_s + float(song.get("offset", 0) or 0) / 1000.0
     except (TypeError, ValueError):
         offset = offset_s
-    sections = song.get("notes", []) or []
+    sections = [s for s in (song.get("notes", []) or []) if isinstance(s, dict)]
     t = offset
-    beat_times: list[float] = []
+    times: list[float] = []
     bib: list[int] = []
     bpms = [bpm]
     cur = bpm
     warps = False
     last_note_t = 0.0
+    nbeats = 4.0
     for sec in sections:
-        if not isinstance(sec, dict):
-            continue
         if sec.get("changeBPM") and sec.get("bpm"):
             nb = float(sec["bpm"])
             if nb <= 0:
@@ -468,31 +474,26 @@ def parse_fnf(text: str, duration: float | None = None, offset_s: float = 0.0) -
             else:
                 cur = nb
                 bpms.append(nb)
-        if "sectionBeats" in sec and sec["sectionBeats"]:
-            nbeats = float(sec["sectionBeats"])
-        else:
-            nbeats = float(sec.get("lengthInSteps", 16) or 16) / 4.0
+        nbeats = _fnf_section_beats(sec)
         for n in sec.get("sectionNotes", []) or []:
             try:
                 last_note_t = max(last_note_t, float(n[0]) / 1000.0 + offset)
             except (TypeError, ValueError, IndexError):
                 pass
-        n_int = int(round(nbeats))
         spb = 60.0 / cur
-        for k in range(max(1, n_int)):
-            beat_times.append(t + k * spb)
+        for k in range(max(1, int(round(nbeats)))):
+            times.append(t + k * spb)
             bib.append(k + 1)
         t += nbeats * spb
-    # extend with the last tempo to the end of the audio
-    t_end = duration if duration is not None else t
-    spb = 60.0 / cur
-    n_last = int(round(bib_len(sections, -1))) if sections else 4
-    k = 0
-    while duration is not None and t + k * spb <= t_end:
-        beat_times.append(t + k * spb)
-        bib.append((k % max(1, n_last)) + 1)
-        k += 1
-    keep = [(a, b) for a, b in zip(beat_times, bib) if a >= -1e-9 and (duration is None or a <= duration)]
+    if duration is not None:
+        spb = 60.0 / cur
+        per_bar = max(1, int(round(nbeats)))
+        k = 0
+        while t + k * spb <= duration:
+            times.append(t + k * spb)
+            bib.append((k % per_bar) + 1)
+            k += 1
+    keep = [(a, b) for a, b in zip(times, bib) if a >= -1e-9 and (duration is None or a <= duration)]
     info = {
         "title": str(song.get("song", "")),
         "speed": song.get("speed"),
@@ -500,16 +501,6 @@ def parse_fnf(text: str, duration: float | None = None, offset_s: float = 0.0) -
         "last_note_time": last_note_t,
     }
     return BeatGrid([a for a, _ in keep], [b for _, b in keep], bpms=bpms, warps=warps, info=info)
-
-
-def bib_len(sections: list, idx: int) -> float:
-    """Beats in section ``idx`` of an FNF chart (``sectionBeats`` or ``lengthInSteps/4``)."""
-    sec = sections[idx] if sections else {}
-    if not isinstance(sec, dict):
-        return 4.0
-    if sec.get("sectionBeats"):
-        return float(sec["sectionBeats"])
-    return float(sec.get("lengthInSteps", 16) or 16) / 4.0
 
 
 def parse_fnf_metadata(text: str, duration: float, offset_s: float | None = None) -> BeatGrid:

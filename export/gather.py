@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from export import charts
-from export.heldout import HeldOut
+from export.heldout import HeldOut, norm
 
 AUDIO_EXT = (".ogg", ".mp3", ".wav", ".opus", ".flac")
 SOURCES_FILE = Path(__file__).with_name("chart_sources.txt")
@@ -410,8 +410,19 @@ def apply_ini_delay(grid: charts.BeatGrid, ini: dict, duration: float) -> float:
     return d
 
 
+def title_key(kind: str, c: Candidate) -> str:
+    """Key for dropping the same song found in several repositories (FNF mods copy songs)."""
+    if kind == "fnf":
+        return "fnf:" + norm(c.key).replace(" ", "")
+    return f"{kind}:{norm(c.title or c.key)}|{norm(c.artist)}"
+
+
 def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, seen_audio: set, log=print) -> dict:
-    """Process one source; writes its folder and returns its manifest."""
+    """Process one source; writes its folder and returns its manifest.
+
+    ``seen_audio`` holds audio keys and song-title keys already kept (by other sources);
+    candidates matching one are dropped as duplicates.
+    """
     from export.gridcheck import SR, check_grid
 
     git = Git(gitdir_for(mirror, src.repo))
@@ -431,6 +442,8 @@ def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, 
     used_ids: set[str] = set()
     keep_files: set[str] = {"manifest.json"}
     for c in sorted(cands, key=lambda c: c.key.lower()):
+        if c.key == "root":  # a single-song repository
+            c.key = src.repo.split("/")[1]
         tid = slug(c.key)
         while tid in used_ids:
             tid += "_"
@@ -441,8 +454,9 @@ def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, 
             manifest["rejected"].append({"id": tid, "path_in_repo": c.chart_path, "reason": f"held out: {hit}"})
             continue
         audio_hash = hashlib.sha1("".join(tree[a][0] for a in c.audio_paths).encode()).hexdigest()
-        if audio_hash in seen_audio:
-            manifest["rejected"].append({"id": tid, "path_in_repo": c.chart_path, "reason": "duplicate audio"})
+        tkey = title_key(src.kind, c)
+        if audio_hash in seen_audio or tkey in seen_audio:
+            manifest["rejected"].append({"id": tid, "path_in_repo": c.chart_path, "reason": "duplicate song"})
             continue
         t0 = time.time()
         with tempfile.TemporaryDirectory() as td:
@@ -502,6 +516,7 @@ def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, 
         ibi = np.diff(times)
         local_bpm = 60.0 / ibi[ibi > 0] if len(ibi) else np.array([0.0])
         seen_audio.add(audio_hash)
+        seen_audio.add(tkey)
         keep_files.update({audio_out.name, beats_path.name})
         manifest["tracks"].append(
             {
@@ -524,6 +539,7 @@ def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, 
                 "n_downbeats": int(sum(1 for b in bib if b == 1)),
                 "applied_offset_s": round(res.offset_s, 4),
                 "audio_key": audio_hash,
+                "title_key": tkey,
                 "check": res.as_dict(),
                 **({"ini_delay_s": c.extra["ini_delay_s"]} if c.extra.get("ini_delay_s") else {}),
             }
@@ -592,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     for man in args.out.glob("*/manifest.json"):
         if args.only and man.parent.name in args.only:
             continue
-        seen.update(t.get("audio_key", "") for t in json.loads(man.read_text())["tracks"])
+        for t in json.loads(man.read_text())["tracks"]:
+            seen.update((t.get("audio_key", ""), t.get("title_key", "")))
     seen.discard("")
     for src in sources:
         if args.only and src.name not in args.only:

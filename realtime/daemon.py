@@ -169,6 +169,7 @@ class Daemon:
         self.dump_features = Path(dump_features) if dump_features else None
         self._events_file = open(events_log, "a", buffering=1) if events_log else None
         self.stats = Stats()
+        self._xrun_log_at = 0.0
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._recorded: list[np.ndarray] = []
@@ -245,8 +246,10 @@ class Daemon:
     def join(self, timeout: float | None = None) -> None:
         """Wait for the worker, stop the outputs (MIDI Stop), close the stream, write dumps."""
         self._worker.join(timeout)
-        self.outputs.close()
+        # the stream first: rtmidi's JACK client close holds the GIL while it waits for the
+        # JACK cycle, which (in sync mode) waits for PortAudio's callback, which needs the GIL
         self._close_input(self.input)
+        self.outputs.close()
         self._write_dumps()
         if self._events_file is not None:
             self._events_file.close()
@@ -318,12 +321,21 @@ class Daemon:
                 cfg.section("silence") != old.section("silence"):
             self._build_tracker(cfg)
             log.info("tracker settings reloaded (tracking restarts)")
-        if any(cfg.section(s) != old.section(s) for s in ("osc", "midi", "link")):
+        midi_changed = cfg.section("midi") != old.section("midi")
+        reopen = cfg.section("input") != old.section("input")
+        if midi_changed and not reopen and self.input is not None:
+            # MIDI ports can only be closed/opened safely with the stream stopped (see join)
+            log.info("MIDI settings changed: the audio stream restarts")
+            reopen = True
+        if reopen:
+            self._close_input(self.input)
+            self.input = None
+        if midi_changed or any(cfg.section(s) != old.section(s) for s in ("osc", "link")):
             self.outputs.close()
             self.outputs = Outputs(cfg, self.commands, lambda: self.status)
             log.info("outputs reloaded")
-        if cfg.section("input") != old.section("input"):
-            log.info("input settings changed: reopening the stream")
+        if reopen:
+            log.info("reopening the input stream")
             self._reopen()
         logging.getLogger("beatd").setLevel(cfg.section("log")["level"].upper())
         log.info("configuration reloaded from %s", cfg.path)
@@ -470,6 +482,9 @@ class Daemon:
                         "so far", stats.dropped_blocks, stats.dropped_samples)
         if xruns + self.input.status_overflows != stats.xruns:
             stats.xruns = xruns + self.input.status_overflows
-            log.warning("input overflow (xrun) reported by the audio driver: %d so far",
-                        stats.xruns)
+            now = time.monotonic()
+            if now >= self._xrun_log_at:      # at most one line per 10 s
+                log.warning("input overflow (xrun) reported by the audio driver: %d so far",
+                            stats.xruns)
+                self._xrun_log_at = now + 10.0
         stats.nonfinite_samples = self.reader.nonfinite_samples

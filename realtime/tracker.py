@@ -107,6 +107,8 @@ class TrackerParams:
     Attributes
     ----------
     min_bpm, max_bpm : tempo range of the state space (BPM).
+    num_tempi : number of log-spaced beat intervals (tempo states); 0 = every whole-frame
+        interval in the range. Fewer is faster; the phase resolution is one frame either way.
     transition_lambda : tempo stiffness; higher = smaller tempo changes between beats.
     observation_lambda : contrast of the observation model: states outside the beat region see
         ``(1 - a) / (observation_lambda - 1)``.
@@ -128,6 +130,8 @@ class TrackerParams:
     min_gap : a new beat must be at least this fraction of the beat period after the last one.
     meters : beats per bar considered by the bar tracker.
     bar_switch_prob : probability per beat of a jump of the bar position / meter.
+    lock_correction : with a locked tempo, beats follow a clock at the locked period and the
+        tracked phase moves each beat by at most this fraction of the period.
     tap_reset_s : a tap later than this after the previous tap starts a new tap sequence.
     tap_count : number of recent taps in the tap-tempo regression.
     prior_bpm, prior_octaves : log-normal tempo prior of the restart distribution.
@@ -135,6 +139,7 @@ class TrackerParams:
 
     min_bpm: float = 55.0
     max_bpm: float = 215.0
+    num_tempi: int = 60
     transition_lambda: float = 100.0
     observation_lambda: float = 16.0
     beat_region: float = 0.0
@@ -152,6 +157,7 @@ class TrackerParams:
     min_gap: float = 0.6
     meters: tuple = (3, 4)
     bar_switch_prob: float = 0.02
+    lock_correction: float = 0.03
     tap_reset_s: float = 2.0
     tap_count: int = 8
     prior_bpm: float = 120.0
@@ -232,13 +238,31 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
         m = v
         # phases 1 .. n-1, in two runs of the ring without wrap tests
         lim = n - c
-        for p in range(1, n):
-            q = c + p if p < lim else c + p - n
-            v = (fwd[f + q] * sk + add) * (ob if (p <= h or p >= n - h) else onb)
+        for p in range(1, lim):
+            q = f + c + p
+            v = (fwd[q] * sk + add) * onb
             v = v if v > 1e-280 else 0.0
-            fwd[f + q] = v
+            fwd[q] = v
             hist[n - p] += v
             m += v
+        for p in range(max(lim, 1), n):
+            q = f + c + p - n
+            v = (fwd[q] * sk + add) * onb
+            v = v if v > 1e-280 else 0.0
+            fwd[q] = v
+            hist[n - p] += v
+            m += v
+        if h > 0 and onb > 0.0:
+            # wider beat region: phases 1..h and n-h..n-1 see the beat activation too
+            r = ob / onb
+            for p in range(1, n):
+                if p <= h or p >= n - h:
+                    q = f + (c + p) % n
+                    v0 = fwd[q]
+                    v = v0 * r
+                    fwd[q] = v
+                    hist[n - p] += v - v0
+                    m += v - v0
         tmass[i] = m
         total += m
     if total <= 0.0 or not np.isfinite(total):
@@ -480,7 +504,12 @@ class BeatTracker:
 
         i_min = max(2, int(math.floor(60.0 * fps / p.max_bpm)))
         i_max = int(math.ceil(60.0 * fps / p.min_bpm))
-        self._intervals = np.arange(i_min, i_max + 1, dtype=np.int64)
+        if p.num_tempi and p.num_tempi < i_max - i_min + 1:
+            # log-spaced beat intervals (madmom's num_tempi): fewer states at slow tempi
+            iv = np.round(np.exp(np.linspace(math.log(i_min), math.log(i_max), p.num_tempi)))
+            self._intervals = np.unique(iv.astype(np.int64))
+        else:
+            self._intervals = np.arange(i_min, i_max + 1, dtype=np.int64)
         nt = len(self._intervals)
         self._first = np.zeros(nt, np.int64)
         self._first[1:] = np.cumsum(self._intervals)[:-1]
@@ -679,9 +708,21 @@ class BeatTracker:
         # predictive emission
         if not active or self.state not in (TrackerState.LOCKED, TrackerState.HOLDING):
             return None
+        period_s = interval / self.fps
+        if self.locked_bpm is not None:
+            # locked tempo: a steady clock at the locked period; the tracked phase may pull
+            # each beat by at most `lock_correction` of the period
+            lp = 60.0 / self.locked_bpm
+            t_lock = self._last_commit + lp
+            if abs(t_pred - t_lock) < 0.5 * lp:
+                c = p.lock_correction * lp
+                t_pred = t_lock + min(max(t_pred - t_lock, -c), c)
+            elif t_pred > t_lock - 0.5 * lp and self._last_commit > self._now(k) - 2 * lp:
+                t_pred = t_lock  # no tracked beat near the clock: keep the clock
+            d_mean = (t_pred + self._delay_s) / self._hop_s - 1.0 - k
+            period_s = lp
         if d_mean > self._lookahead_frames:
             return None
-        period_s = interval / self.fps
         if t_pred < self._last_commit + p.min_gap * period_s:
             return None
         return self._commit(k, t_pred, d_mean, pwin)
@@ -701,7 +742,8 @@ class BeatTracker:
         if len(self._recent) > 8:
             del self._recent[0]
         conf = max(0.0, min(1.0, pwin * self._salience))
-        return BeatEvent(t_pred + self.offset_s, idx, beat_in_bar, float(self.bpm), conf)
+        return BeatEvent(float(t_pred + self.offset_s), idx, beat_in_bar, float(self.bpm),
+                         float(conf))
 
     def _observe_pending(self, k: int) -> None:
         """Bar HMM update and salience from the activations around the pending beat."""

@@ -1,0 +1,198 @@
+"""The file pipeline (analyze), its writers, and the evaluation module.
+
+Real audio goes through the real frontend and the tracker; the network is replaced by a
+stand-in activation (half-wave rectified spectral flux from the frontend's difference features),
+which lives only here: the product path is ``realtime.network.BeatNetwork``. When a trained model
+is present, the silence test also runs through it.
+"""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from realtime.analyze import (analyze_file, analyze_signal, click_track, format_events,
+                              format_tempo, write_click, write_events)
+from realtime.evaluate import (Evaluation, Prediction, compare_markdown, evaluate_dirs,
+                               load_beats, score_file, tempo_accuracy, time_to_lock)
+from realtime.frontend import FrontendParams
+from realtime.tracker import BeatEvent
+
+FP = FrontendParams()
+SR = FP.sample_rate
+
+
+class FluxStandIn:
+    """Test-only activation model with the BeatNetwork interface: beat = mean positive log-mel
+    difference / 3 (clipped to [0, 1]), downbeat = 0."""
+
+    params = FP
+
+    def reset(self):
+        pass
+
+    def process_sequence(self, frames):
+        flux = frames[:, FP.n_mels:].mean(axis=1)
+        out = np.zeros((len(frames), 2), np.float32)
+        out[:, 0] = np.clip(flux / 3.0, 0.0, 1.0)
+        return out
+
+
+def click_audio(bpm, seconds, start=0.5, level=0.5, seed=0):
+    """Noise-burst 'kicks' at known times over a quiet noise bed."""
+    rng = np.random.default_rng(seed)
+    y = (10 ** (-40 / 20) * rng.standard_normal(int(seconds * SR))).astype(np.float32)
+    times = np.arange(start, seconds - 0.1, 60.0 / bpm)
+    n = 400
+    burst = level * np.exp(-np.arange(n) / 60.0)
+    for t in times:
+        s = int(round(t * SR))
+        y[s:s + n] += (burst * rng.standard_normal(n)).astype(np.float32)
+    return y, times
+
+
+def nearest_err(est, ref):
+    return np.array([np.min(np.abs(np.asarray(ref) - t)) for t in est])
+
+
+def test_clicks_through_the_pipeline():
+    y, truth = click_audio(120.0, 12.0)
+    res = analyze_signal(y, FluxStandIn())
+    est = res.times
+    assert len(est) > 15
+    assert time_to_lock(est, truth, tol=0.05) <= 2.5
+    inside = est[est < truth[-1] + 0.1]
+    assert np.all(nearest_err(inside, truth) <= 0.05)
+    assert abs(res.bpm - 120) < 2
+    assert res.tempo_curve and abs(res.tempo_curve[-1].acf_bpm - 120) < 3
+    assert set(res.timings) >= {"frontend_s", "network_s", "tracker_s"}
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise-60dBFS"])
+def test_no_beats_from_silence_or_noise(kind):
+    rng = np.random.default_rng(5)
+    n = 10 * SR
+    y = np.zeros(n, np.float32) if kind == "silence" else \
+        (10 ** (-60 / 20) * rng.standard_normal(n)).astype(np.float32)
+    assert analyze_signal(y, FluxStandIn()).events == []
+    # also without the level gate: the activations alone must not produce beats
+    assert analyze_signal(y, FluxStandIn(), gate_db=None).events == []
+    model = Path(__file__).resolve().parent.parent / "models" / "beatd_gru.onnx"
+    if model.is_file():  # the real network, when one has been trained and shipped
+        from realtime.network import BeatNetwork
+        net = BeatNetwork(model)
+        assert analyze_signal(y, net).events == []
+        assert analyze_signal(y, net, gate_db=None).events == []
+
+
+def test_gate_stops_beats_when_the_music_stops():
+    y, truth = click_audio(120.0, 8.0)
+    y = np.concatenate([y, np.zeros(6 * SR, np.float32)])
+    est = analyze_signal(y, FluxStandIn()).times
+    assert len(est) > 8 and est.max() < 8.2
+
+
+def test_analyze_file_and_writers(tmp_path):
+    y, truth = click_audio(100.0, 10.0)
+    wav = tmp_path / "clicks.flac"
+    sf.write(str(wav), y, SR)
+    res = analyze_file(wav, network=FluxStandIn(), keep_audio=True)
+    assert res.duration == pytest.approx(10.0, abs=0.01) and len(res.events) > 8
+    ev = res.events
+    text = format_events(ev, "text")
+    lines = text.strip().splitlines()
+    assert len(lines) == len(ev)
+    t0, b0, bpm0, c0 = lines[0].split("\t")
+    assert float(t0) == pytest.approx(ev[0].time, abs=1e-4) and int(b0) == ev[0].beat_in_bar
+    csv_text = format_events(ev, "csv")
+    assert csv_text.splitlines()[0] == "time,beat_in_bar,bpm,confidence"
+    js = json.loads(format_events(ev, "json"))
+    assert [set(d) for d in js][0] == {"time", "beat_in_bar", "bpm", "confidence"}
+    assert js[-1]["time"] == pytest.approx(ev[-1].time, abs=1e-4)
+    out = tmp_path / "beats.txt"
+    write_events(ev, out, "text")
+    times, pos = load_beats(out)  # readable as a .beats annotation
+    assert np.allclose(times, [e.time for e in ev], atol=1e-4)
+    with pytest.raises(ValueError):
+        format_events(ev, "xml")
+    tempo_txt = format_tempo(res.tempo_curve, "text")
+    assert "candidates" in tempo_txt and len(tempo_txt.splitlines()) == len(res.tempo_curve)
+    assert json.loads(format_tempo(res.tempo_curve, "json"))[0]["candidates"] is not None
+    assert format_tempo(res.tempo_curve, "csv").startswith("time,bpm,state")
+    # click track: accented downbeats, clicks exactly at the beat times
+    clk = tmp_path / "click.wav"
+    write_click(clk, res.audio, SR, ev)
+    z, sr = sf.read(str(clk))
+    assert sr == SR and len(z) == len(y)
+    c = click_track(len(y), SR, ev)
+    for e in ev[:5]:
+        s = int(round(e.time * SR))
+        assert np.abs(c[s:s + 100]).max() > 0.2
+        assert np.abs(c[s - 200:s]).max() == 0.0
+    downs = [e for e in ev if e.beat_in_bar == 1]
+    others = [e for e in ev if e.beat_in_bar != 1]
+    if downs and others:
+        peak = lambda e: np.abs(c[int(round(e.time * SR)):int(round(e.time * SR)) + 400]).max()
+        assert peak(downs[0]) > peak(others[0])
+
+
+def _ev(times):
+    return [BeatEvent(float(t), i, i % 4 + 1, 120.0, 1.0) for i, t in enumerate(times)]
+
+
+def test_evaluation_numbers():
+    ref = np.arange(1.0, 31.0, 0.5)  # 120 BPM
+    perfect = score_file(ref, ref, 120.0)
+    assert perfect.f_measure == pytest.approx(1.0)
+    assert perfect.cmlt == pytest.approx(1.0) and perfect.amlt == pytest.approx(1.0)
+    assert perfect.p_score == pytest.approx(1.0) and perfect.cemgil == pytest.approx(1.0)
+    assert (perfect.acc1, perfect.acc2) == (1.0, 1.0)
+    assert perfect.lock_time == 0.0
+    shifted = score_file(ref + 0.1, ref, 120.0)  # 100 ms late: outside +-70 ms
+    assert shifted.f_measure == 0.0 and shifted.cmlt == 0.0
+    assert math.isinf(shifted.lock_time)
+    offbeat = score_file(ref + 0.25, ref)  # the off-beat: wrong for CML, right for AML
+    assert offbeat.f_measure == 0.0 and offbeat.cmlt == 0.0 and offbeat.amlt > 0.9
+    double = score_file(np.arange(1.0, 31.0, 0.25), ref)
+    assert double.f_measure == pytest.approx(2 * 60 / 180, abs=0.01)  # P 0.5, R 1
+    assert (double.acc1, double.acc2) == (0.0, 1.0)
+    assert tempo_accuracy(123.0, 120.0) == (1.0, 1.0)
+    assert tempo_accuracy(40.0, 120.0) == (0.0, 1.0)
+    assert tempo_accuracy(100.0, 120.0) == (0.0, 0.0)
+    # lock: wrong beats first, then right from 3.0 s on
+    est = np.concatenate([[1.2, 1.7, 2.2], np.arange(3.0, 31.0, 0.5)])
+    assert time_to_lock(est, ref) == pytest.approx(2.0)
+    assert time_to_lock(ref[:3], ref) == math.inf
+
+
+def test_evaluate_dirs_and_tables(tmp_path):
+    d = tmp_path / "set_a"
+    d.mkdir()
+    rng = np.random.default_rng(2)
+    ref = np.arange(0.5, 9.5, 0.5)
+    for name in ("song_1", "gtzan_classical_00001"):
+        y = (0.1 * rng.standard_normal(12 * SR)).astype(np.float32)
+        y[10 * SR:] = 0.0  # the last 2 s are digital silence
+        sf.write(str(d / f"{name}.flac"), y, SR)
+        (d / f"{name}.beats").write_text("".join(f"{t:.3f}\t{i % 4 + 1}\n"
+                                                 for i, t in enumerate(ref)))
+
+    def perfect_plus_silence(path):
+        return Prediction(np.concatenate([ref, [10.5, 11.0]]), 120.0)
+
+    ev = evaluate_dirs([d], perfect_plus_silence, name="oracle")
+    assert len(ev.files) == 2 and all(f.silence_beats == 2 for f in ev.files)
+    assert all(f.f_measure > 0.9 for f in ev.files)
+    table = ev.markdown()
+    assert "| set_a |" in table and "| overall |" in table and "| non-classical |" in table
+    late = evaluate_dirs([d], lambda p: ref + 0.1, name="late")
+    assert all(f.f_measure == 0.0 for f in late.files)
+    cmp = compare_markdown([ev, late])
+    assert cmp.count("### ") == 3 and "| oracle |" in cmp and "| late |" in cmp
+    nonclassical = cmp.split("### non-classical")[1]
+    assert "| oracle | 1 |" in nonclassical
+    with pytest.raises(FileNotFoundError):
+        evaluate_dirs([tmp_path / "nope"], perfect_plus_silence)
+    assert isinstance(ev, Evaluation) and str(ev) == table

@@ -1,0 +1,305 @@
+"""Beat tracker on synthetic activations with exact answers (beat times are known)."""
+import time
+
+import numpy as np
+import pytest
+
+from realtime.evaluate import time_to_lock
+from realtime.frontend import FrontendParams
+from realtime.tracker import BeatEvent, BeatTracker, TrackerParams, TrackerState
+
+FP = FrontendParams()
+FPS = FP.frame_rate
+
+
+def beat_times(bpm, start, stop):
+    return np.arange(start, stop, 60.0 / bpm)
+
+
+def activations(times, seconds, meter=4, width=1.0, amp=1.0):
+    """Beat and downbeat activations peaking on the frames of ``times`` (frame-time convention
+    of the frontend: a beat at ``t`` s is fractional frame ``FP.time_to_frame(t)``)."""
+    n = int(seconds * FPS)
+    k = np.arange(n)
+    beat = np.zeros(n)
+    down = np.zeros(n)
+    for j, f in enumerate(FP.time_to_frame(np.asarray(times))):
+        if width > 0:
+            g = amp * np.exp(-0.5 * ((k - f) / width) ** 2)
+        else:
+            g = np.zeros(n)
+            if 0 <= round(f) < n:
+                g[int(round(f))] = amp
+        beat = np.maximum(beat, g)
+        if meter and j % meter == 0:
+            down = np.maximum(down, g)
+    return beat, down
+
+
+def run(tracker, beat, down=None, active=None):
+    """Feed frames; return (events, frame index at which each was committed)."""
+    down = np.zeros_like(beat) if down is None else down
+    events, frames = [], []
+    for k in range(len(beat)):
+        e = tracker.process(beat[k], down[k], True if active is None else bool(active[k]))
+        if e is not None:
+            events.append(e)
+            frames.append(k)
+    return events, frames
+
+
+def nearest_err(est, ref):
+    ref = np.asarray(ref)
+    return np.array([np.min(np.abs(ref - t)) for t in est])
+
+
+@pytest.mark.parametrize("bpm,meter", [(90.0, 4), (120.0, 4), (150.0, 4), (100.0, 3)])
+def test_locks_fast_and_lands_on_the_beats(bpm, meter):
+    truth = beat_times(bpm, 0.5, 14.0)
+    beat, down = activations(truth, 14.0, meter)
+    events, _ = run(BeatTracker(), beat, down)
+    est = np.array([e.time for e in events])
+    assert time_to_lock(est, truth, tol=0.02) <= 2.0
+    inside = est[est < truth[-1] + 0.1]
+    assert np.all(nearest_err(inside, truth) <= 0.02)
+    # one event per true beat after lock: no duplicates, no gaps
+    assert np.all(np.diff(est) > 0.9 * 60 / bpm) and np.all(np.diff(est) < 1.1 * 60 / bpm)
+    assert abs(events[-1].bpm - bpm) < 0.02 * bpm
+    assert [e.beat_index for e in events] == list(range(len(events)))
+    # bar position: after two bars every beat_in_bar matches the truth
+    idx = [int(np.argmin(np.abs(truth - e.time))) for e in events]
+    bib = [e.beat_in_bar for e in events]
+    late = [(i, b) for i, b, e in zip(idx, bib, events)
+            if 0.5 + 2.5 * meter * 60 / bpm < e.time < truth[-1] + 0.1]
+    assert late and all(b == i % meter + 1 for i, b in late)
+
+
+def test_tempo_step_relocks_within_3_s():
+    t1 = beat_times(100.0, 0.5, 10.0)
+    t2 = np.arange(t1[-1] + 60 / 130, 20.0, 60 / 130)
+    beat, down = activations(np.concatenate([t1, t2]), 20.0, meter=0)
+    events, _ = run(BeatTracker(), beat, down)
+    est = np.array([e.time for e in events])
+    assert time_to_lock(est[est > t2[0] - 0.3], t2, tol=0.02) <= 3.0
+    late = [e for e in events if e.time > t2[0] + 4]
+    assert late and all(abs(e.bpm - 130) < 3 for e in late)
+    # spacing stays sane through the re-lock
+    assert np.all(np.diff(est) > 0.5 * 60 / 130)
+
+
+def test_noisy_activations_lock():
+    rng = np.random.default_rng(3)
+    truth = beat_times(120.0, 0.5, 20.0)
+    keep = truth[rng.random(len(truth)) > 0.1]  # 10 % of the beats missing
+    beat, down = activations(keep, 20.0, meter=0, amp=0.7)
+    beat = np.maximum(beat, rng.uniform(0.0, 0.05, len(beat)))
+    events, _ = run(BeatTracker(), beat, down)
+    est = np.array([e.time for e in events])
+    assert time_to_lock(est, truth, tol=0.03) <= 3.0
+    late = est[(est > 5) & (est < truth[-1])]
+    assert np.mean(nearest_err(late, truth) <= 0.03) > 0.95
+    assert np.all(np.diff(est) > 0.4)
+
+
+def test_predictive_emission_commits_ahead_of_the_beat():
+    truth = beat_times(120.0, 0.5, 10.0)
+    beat, down = activations(truth, 10.0)
+    for lookahead in (80.0, 150.0):
+        tr = BeatTracker(TrackerParams(lookahead_ms=lookahead))
+        events, frames = run(tr, beat, down)
+        # stream time of the newest sample when the event came out
+        now = np.array([(k + 1) * FP.hop_length / FP.sample_rate for k in frames])
+        ahead = np.array([e.time for e in events]) - now
+        assert np.all(ahead > 0.0)
+        steady = ahead[3:]
+        assert np.all(steady >= lookahead / 1000 - 0.011) and np.all(steady <= lookahead / 1000)
+        # and still on the beat
+        t = np.array([e.time for e in events])
+        assert np.all(nearest_err(t[t < truth[-1] + 0.1], truth) <= 0.02)
+
+
+def test_no_beats_in_silence_or_noise_floor():
+    rng = np.random.default_rng(0)
+    for beat in (np.zeros(1000), rng.uniform(0.0, 0.12, 1000)):
+        tr = BeatTracker()
+        events, _ = run(tr, beat)
+        assert events == []
+        assert tr.state in (TrackerState.LISTENING, TrackerState.LOCKING)
+
+
+def test_silence_gate_mutes_beats():
+    truth = beat_times(120.0, 0.5, 10.0)
+    beat, down = activations(truth, 10.0)
+    active = np.ones(len(beat), bool)
+    active[500:] = False
+    events, _ = run(BeatTracker(), beat, down, active)
+    assert events and max(e.time for e in events) < 5.1
+
+
+def test_holds_through_a_break_then_gets_lost():
+    p = TrackerParams(hold_s=3.0)
+    # beats 0.5..8 s, a 2 s break, beats again 10..14 s (same grid), then 8 s of nothing
+    truth = beat_times(120.0, 0.5, 14.0)
+    played = truth[(truth < 8.0) | (truth >= 10.0)]
+    beat, down = activations(played, 22.0)
+    tr = BeatTracker(p)
+    states = []
+    events = []
+    for k in range(len(beat)):
+        e = tr.process(beat[k], down[k])
+        states.append(tr.state)
+        if e is not None:
+            events.append(e)
+    est = np.array([e.time for e in events])
+    # the grid continues through the 2 s break, on the beat
+    in_break = est[(est > 7.9) & (est < 9.9)]
+    assert len(in_break) == 4
+    assert np.all(nearest_err(in_break, truth) <= 0.02)
+    assert TrackerState.HOLDING in states
+    # after the music stops, beats continue for hold_s only, then the tracker is lost
+    assert est.max() < 14.0 + 3.0 + 2.0
+    assert est.max() > 14.0 + 1.0
+    assert tr.state == TrackerState.LOST
+    # confidence drops while holding
+    conf_play = np.mean([e.confidence for e in events if 4 < e.time < 8])
+    conf_hold = np.mean([e.confidence for e in events if e.time > 15.5])
+    assert conf_hold < conf_play - 0.2
+    assert all(0.0 <= e.confidence <= 1.0 for e in events)
+
+
+def test_tap_tempo_sets_tempo_and_phase():
+    tr = BeatTracker()
+    run(tr, np.zeros(200))  # 2 s of nothing
+    assert tr.state == TrackerState.LISTENING
+    taps = [2.0, 2.61, 3.19, 3.80, 4.40]  # ~100 BPM with jitter, phase 2.0 s
+    events = []
+    k = 200
+    for t in taps:
+        while (k + 1) * FP.hop_length / FP.sample_rate < t:
+            e = tr.process(0.0, 0.0)
+            events += [e] if e else []
+            k += 1
+        bpm = tr.tap(t)
+    slope, icpt = np.polyfit(np.arange(5), taps, 1)
+    assert bpm == pytest.approx(60 / slope, rel=1e-6)
+    assert abs(bpm - 100) < 1.5
+    for _ in range(250):
+        e = tr.process(0.0, 0.0)
+        events += [e] if e else []
+    est = np.array([e.time for e in events if e.time > 4.5])
+    grid = icpt + slope * np.arange(5, 12)
+    assert len(est) >= 3
+    assert np.all(nearest_err(est, grid) <= 0.012)
+
+
+def test_nudge_shifts_beats():
+    truth = beat_times(120.0, 0.5, 8.0)
+    beat, down = activations(truth, 8.0)
+    a, b = BeatTracker(), BeatTracker()
+    ea, _ = run(a, beat[:300], down[:300])
+    eb, _ = run(b, beat[:300], down[:300])
+    b.nudge(+25.0)
+    b.nudge(-5.0)
+    ea2, _ = run(a, beat[300:], down[300:])
+    eb2, _ = run(b, beat[300:], down[300:])
+    ta = np.array([e.time for e in ea2])
+    tb = np.array([e.time for e in eb2])
+    n = min(len(ta), len(tb))
+    assert n >= 8
+    # same beats, 20 ms later (the first one may be cut by the lookahead)
+    d = tb[-n + 1:] - ta[-n + 1:]
+    assert np.allclose(d, 0.020, atol=1e-6)
+
+
+def test_double_and_half():
+    truth = beat_times(90.0, 0.5, 16.0)
+    beat, down = activations(truth, 16.0)
+    tr = BeatTracker()
+    run(tr, beat[:500], down[:500])
+    assert tr.double()
+    ev, _ = run(tr, beat[500:1000], down[500:1000])
+    t = np.array([e.time for e in ev])
+    assert abs(ev[-1].bpm - 180) < 4
+    assert np.allclose(np.diff(t[1:]), 60 / 180, atol=0.025)
+    # every other emitted beat is a true beat, the others fall half-way
+    assert np.all(nearest_err(t, np.sort(np.concatenate([truth, truth + 60 / 180]))) <= 0.025)
+    assert tr.half()
+    ev, _ = run(tr, beat[1000:], down[1000:])
+    t = np.array([e.time for e in ev])
+    assert abs(ev[-1].bpm - 90) < 2
+    assert np.all(nearest_err(t[1:], truth) <= 0.02)
+    tr2 = BeatTracker()
+    run(tr2, beat[:500], down[:500])
+    assert not tr2.half()  # 45 BPM is outside 55..215: refused
+    assert abs(tr2.bpm - 90) < 2
+
+
+def test_lock_tempo_holds_bpm():
+    t1 = beat_times(120.0, 0.5, 8.0)
+    t2 = np.arange(t1[-1] + 0.5, 16.0, 60 / 126.0)  # the music speeds up 5 %
+    beat, down = activations(np.concatenate([t1, t2]), 16.0)
+    tr = BeatTracker()
+    run(tr, beat[:600], down[:600])
+    assert tr.lock_tempo() == pytest.approx(120.0, abs=1.0)
+    ev, _ = run(tr, beat[600:], down[600:])
+    assert all(e.bpm == tr.locked_bpm for e in ev)
+    late = np.array([e.time for e in ev if e.time > 10.0])
+    assert abs(np.median(np.diff(late)) - 60 / 120) < 0.01
+    free = BeatTracker()
+    ev2, _ = run(free, beat, down)
+    late = np.array([e.time for e in ev2 if e.time > 10.0])
+    assert abs(ev2[-1].bpm - 126) < 2.5
+    assert abs(np.median(np.diff(late)) - 60 / 126) < 0.01
+    tr.release_tempo()
+    assert tr.locked_bpm is None
+
+
+def test_this_is_beat_one():
+    truth = beat_times(120.0, 0.5, 12.0)
+    beat, _ = activations(truth, 12.0, meter=0)  # no downbeat activation at all
+    tr = BeatTracker()
+    ev, _ = run(tr, beat[:500])
+    # the user says: the beat at truth[7] is beat one
+    j = tr.set_downbeat(truth[7] + 0.03)
+    assert j == [e.beat_index for e in ev if abs(e.time - truth[7]) < 0.02][0]
+    ev2, _ = run(tr, beat[500:])
+    assert len(ev2) > 8
+    for e in ev2:
+        if e.time > truth[-1] + 0.1:
+            continue
+        i = int(np.argmin(np.abs(truth - e.time)))
+        assert e.beat_in_bar == (i - 7) % 4 + 1
+
+
+def test_reset_and_determinism():
+    truth = beat_times(110.0, 0.5, 8.0)
+    beat, down = activations(truth, 8.0)
+    tr = BeatTracker()
+    e1, _ = run(tr, beat, down)
+    tr.nudge(10)
+    tr.reset()
+    assert tr.state == TrackerState.LISTENING and tr.offset_s == 0.0
+    e2, _ = run(tr, beat, down)
+    assert e1 == e2 and len(e1) > 5
+    assert isinstance(e1[0], BeatEvent)
+
+
+def test_per_frame_cost_is_small():
+    truth = beat_times(128.0, 0.5, 30.0)
+    beat, down = activations(truth, 30.0)
+    tr = BeatTracker()
+    run(tr, beat[:300], down[:300])
+    dts = []
+    for k in range(300, len(beat)):
+        t0 = time.perf_counter()
+        tr.process(beat[k], down[k])
+        dts.append(time.perf_counter() - t0)
+    # well under the 10 ms frame period; the target is << 1 ms (bench/bench_tracker.py)
+    assert np.median(dts) < 0.5e-3
+
+
+def test_invalid_params():
+    with pytest.raises(ValueError):
+        TrackerParams(min_bpm=100, max_bpm=90)
+    with pytest.raises(ValueError):
+        TrackerParams(meters=(1,))

@@ -99,6 +99,77 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse a file with the same causal pipeline as the daemon, as fast as possible."""
+    from .analyze import analyze_file, format_tempo, write_click, write_events
+    from .file_source import AudioFileError
+    cfg = _load_config(args.config)
+    _setup_logging(args.log_level or "warning")
+    model = args.model or cfg.section("model")["path"] or None
+    fps = None
+    try:
+        from .analyze import load_network
+        net = load_network(model)
+        fps = net.params.frame_rate
+        res = analyze_file(args.file, network=net,
+                           tracker_params=config_mod.tracker_params(cfg),
+                           tempo_params=config_mod.tempo_params(cfg, fps),
+                           gate_db=cfg.section("silence")["floor_db"],
+                           tempo_hop_s=0.5 if args.tempo else 0.0,
+                           keep_audio=bool(args.click))
+    except AudioFileError as exc:
+        print(f"beatd: {exc}", file=sys.stderr)
+        return EX_NOINPUT
+    except (OSError, ValueError) as exc:
+        print(f"beatd: cannot load the model: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    out = open(args.output, "w") if args.output else sys.stdout
+    try:
+        if args.tempo:
+            out.write(format_tempo(res.tempo_curve, "json" if args.format == "json" else "text"))
+            out.write("\n")
+        else:
+            write_events(res.events, out, args.format)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.click:
+        write_click(args.click, res.audio, res.sample_rate, res.events)
+    total = res.timings.get("total_s", 0.0)
+    print(f"# {len(res.events)} beats, {res.bpm:.1f} BPM, {res.duration:.1f} s of audio in "
+          f"{total:.2f} s ({res.duration / max(total, 1e-9):.0f}x real time)", file=sys.stderr)
+    return EX_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score beatd against ``.beats`` annotations; print a markdown table."""
+    from .evaluate import beatd_predictor, evaluate_dirs
+    cfg = _load_config(args.config)
+    _setup_logging(args.log_level or "warning")
+    for d in args.dirs:
+        if not __import__("os").path.isdir(d):
+            print(f"beatd: {d}: not a directory", file=sys.stderr)
+            return EX_NOINPUT
+    model = args.model or cfg.section("model")["path"] or None
+    try:
+        pred = beatd_predictor(model, config_mod.tracker_params(cfg), None,
+                               cfg.section("silence")["floor_db"])
+    except (OSError, ValueError) as exc:
+        print(f"beatd: cannot load the model: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    progress = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
+    ev = evaluate_dirs(args.dirs, pred, "beatd", progress)
+    if not ev.files:
+        print("beatd: no annotated audio (<name>.beats next to <name>.flac/.wav) found",
+              file=sys.stderr)
+        return EX_NOINPUT
+    print(ev.markdown())
+    if args.per_file:
+        print()
+        print(ev.per_file_markdown())
+    return EX_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the README's examples)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -120,6 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--events", metavar="FILE",
                     help="append each emitted beat (stream time, beat in bar, BPM, confidence)")
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("analyze", help="beats of an audio file (same causal pipeline)",
+                        parents=[common])
+    sp.add_argument("file", help="audio file (WAV, FLAC, OGG, MP3, ...)")
+    sp.add_argument("--format", "-f", choices=["text", "csv", "json"], default="text",
+                    help="text: time, beat in bar, BPM, confidence per line")
+    sp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    sp.add_argument("--click", metavar="OUT.wav", help="write the audio with clicks on the beats")
+    sp.add_argument("--tempo", action="store_true",
+                    help="print the tempo curve with its metrical candidates instead")
+    sp.add_argument("--model", metavar="ONNX", help="model (default: [model] path / shipped)")
+    sp.set_defaults(func=cmd_analyze)
+
+    sp = sub.add_parser("eval", help="score against .beats annotations (mir_eval)",
+                        parents=[common])
+    sp.add_argument("dirs", nargs="+", metavar="DIR", help="folders of <id>.flac + <id>.beats")
+    sp.add_argument("--model", metavar="ONNX", help="model (default: [model] path / shipped)")
+    sp.add_argument("--per-file", action="store_true", help="also a row per file")
+    sp.add_argument("--verbose", "-v", action="store_true", help="progress on stderr")
+    sp.set_defaults(func=cmd_eval)
     return p
 
 

@@ -139,7 +139,7 @@ class TrackerParams:
 
     min_bpm: float = 55.0
     max_bpm: float = 215.0
-    num_tempi: int = 60
+    num_tempi: int = 0
     transition_lambda: float = 100.0
     observation_lambda: float = 16.0
     beat_region: float = 0.0

@@ -67,8 +67,9 @@ def latency(name: str, tmp: Path) -> tuple[float, float]:
     return _ort_latency(p, feeds, {f"c{i}_out": f"c{i}_in" for i in range(c["layers"])})
 
 
-def step_time(name: str, n: int = 5) -> float:
-    torch.set_num_threads(2)
+def step_time(name: str, n: int = 3, threads: int = 1) -> float:
+    """Seconds per training step, batch 16 x 1200 frames (1 thread: see models/README.md)."""
+    torch.set_num_threads(threads)
     c = dict(CANDIDATES[name])
     m = BeatGRU(**c) if name == "gru" else BeatTCN(**c)
     opt = torch.optim.AdamW(m.parameters(), 1e-3)
@@ -86,10 +87,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-steps", type=int, default=0, help="also train each for this many steps")
     ap.add_argument("--out", default="runs/compare_arch")
+    ap.add_argument("--synth-per-level", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=24)
+    ap.add_argument("--crop", type=int, default=800)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--skip-speed", action="store_true")
     a = ap.parse_args()
-    rows = {}
+    rows = {name: {} for name in CANDIDATES}
     with tempfile.TemporaryDirectory() as td:
-        for name in CANDIDATES:
+        for name in ([] if a.skip_speed else CANDIDATES):
             c = CANDIDATES[name]
             m = BeatGRU(**c) if name == "gru" else BeatTCN(**c)
             med, p99 = latency(name, Path(td))
@@ -102,7 +108,9 @@ def main() -> None:
         for name in CANDIDATES:
             c = CANDIDATES[name]
             args = ["--out", f"{a.out}/{name}", "--arch", c["arch"], "--steps", str(a.train_steps),
-                    "--val-every", str(a.train_steps), "--no-export", "--quiet", "--warmup", "50"]
+                    "--val-every", str(a.train_steps), "--no-export", "--quiet", "--warmup", "20",
+                    "--synth-per-level", str(a.synth_per_level), "--batch", str(a.batch),
+                    "--crop", str(a.crop), "--threads", str(a.threads), "--workers", "1"]
             if name == "gru":
                 args += ["--hidden", str(c["hidden"]), "--layers", str(c["layers"])]
             else:

@@ -22,7 +22,7 @@ FNF_BASE = (
 ).split()
 
 # songs built from held-out base-game songs under another name (mashups, parodies, covers)
-DERIVED = ("spokeebo", "testtest", "bopeebo", "boopbeepo", "fresh", "tutoriel")
+DERIVED = ("spokeebo", "testtest", "bopeebo", "boopbeepo", "fresh", "tutoriel", "week2test")
 
 # engine calibration tracks (click tracks), not music
 NOT_MUSIC = ("offsettest", "offset test", "metronome")

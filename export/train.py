@@ -119,9 +119,10 @@ def validate(model, val: list[D.Track], max_frames: int) -> dict:
     for thr in THRESHOLDS:
         per = {}
         for g, idx in groups.items():
-            vals = [beat_f_measure(refs[i], PARAMS.frame_time(causal_peaks(acts[i][:, 0], thr)))
+            vals = [beat_f_measure(refs[i], PARAMS.frame_time(causal_peaks(acts[i][:, 0], thr)), trim=False)
                     for i in idx]
-            per[g] = float(np.nanmean(vals))
+            vals = [v for v in vals if np.isfinite(v)]
+            per[g] = float(np.mean(vals)) if vals else 0.0
         fm[float(thr)] = per
     # selection score: chart F if there is chart validation data, else synthetic F
     key = "charts" if "charts" in groups else "synthetic"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from .osc_control import Command
 from .tracker import BeatTracker, SilenceGate, TrackerState
 
 log = logging.getLogger("beatd")
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -228,6 +231,9 @@ class Daemon:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Open the stream and start the worker."""
+        # The MIDI clock and OSC sender threads must get the GIL within a fraction of a
+        # millisecond when their deadline comes; CPython's default switch interval is 5 ms.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.input.start()
         self._worker.start()
         log.info("listening on %r (%s, %d ch @ %.0f Hz); model %s at %d Hz, %.0f frames/s",

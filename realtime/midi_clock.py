@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .events import Beat
+from .rtprio import try_realtime
 
 log = logging.getLogger("beatd.midi")
 
@@ -101,7 +102,7 @@ class MidiClock:
     """
 
     def __init__(self, port, params: MidiClockParams = MidiClockParams(),
-                 record_intervals: bool = False) -> None:
+                 record_intervals: bool = False, rt_priority: int = 20) -> None:
         import mido
         self._mido = mido
         self.port = port
@@ -119,6 +120,7 @@ class MidiClock:
         self.n_sent = 0
         self.quarter_times: list[float] = []
         self._clock_msg = mido.Message("clock")
+        self.rt_priority = rt_priority
         self._thread = threading.Thread(target=self._run, name="beatd-midi-clock", daemon=True)
 
     # ------------------------------------------------------------------ worker side
@@ -229,6 +231,7 @@ class MidiClock:
             self._send(item[1])
 
     def _run(self) -> None:
+        try_realtime(self.rt_priority)
         while not self._stop.is_set():
             if not self.running:
                 self._drain(0.01)

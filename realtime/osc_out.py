@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from .events import Beat, Status
+from .rtprio import try_realtime
 
 log = logging.getLogger("beatd.osc")
 
@@ -104,7 +105,8 @@ class OscOutput:
     """
 
     def __init__(self, targets: list[OscTarget], phase_rate: float = 30.0,
-                 level_rate: float = 10.0, bpm_interval: float = 1.0) -> None:
+                 level_rate: float = 10.0, bpm_interval: float = 1.0,
+                 rt_priority: int = 20) -> None:
         self.sinks = [_Sink(t) for t in targets]
         self.phase_rate = float(phase_rate)
         self.level_rate = float(level_rate)
@@ -116,6 +118,7 @@ class OscOutput:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="beatd-osc-out", daemon=True)
         self.late_ms: list[float] = []   # send time - scheduled time, for the benchmark
+        self.rt_priority = rt_priority
 
     # ------------------------------------------------------------ called by the worker
     def schedule(self, beat: Beat) -> None:
@@ -180,6 +183,7 @@ class OscOutput:
             last["bpm_t"] = now
 
     def _run(self) -> None:
+        try_realtime(self.rt_priority)
         last = {"bpm": -1.0, "state": None, "cand": None, "bpm_t": -1e9}
         phase_dt = 1.0 / self.phase_rate if self.phase_rate > 0 else None
         level_dt = 1.0 / self.level_rate if self.level_rate > 0 else None

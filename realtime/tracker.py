@@ -71,7 +71,7 @@ import numba
 import numpy as np
 
 from realtime.frontend import FrontendParams
-from realtime.tempo import TempoEstimator, TempoParams
+from realtime.tempo import TempoEstimator, TempoParams, _acf_update
 
 
 class TrackerState(enum.IntEnum):
@@ -186,7 +186,8 @@ _O_DSTAR, _O_DMEAN, _O_PWIN, _O_INTERVAL, _O_MASS, _O_SCALE = 0, 1, 2, 3, 4, 5
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, mask, tw,
-              restart_t, eps, half_width, onb_scale, lastbuf, hist, tmass, win, out):
+              restart_t, eps, half_width, onb_scale, lastbuf, hist, hist_c, tmass, win_lo,
+              win_hi, win, out):
     """One forward-filter step; then the next-beat histogram and the prediction summary.
 
     Each tempo block of ``fwd`` is a ring: phase ``p`` of tempo ``i`` is stored at
@@ -287,34 +288,48 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
     nh = hist.shape[0]
     for k in range(nh):
         hist[k] *= inv
-    # mode of the next-beat histogram, mass around it, sub-frame mean near it
-    dstar = 0
-    best = -1.0
-    for k in range(nh):
-        if hist[k] > best:
-            best = hist[k]
-            dstar = k
-    # tempo: mass-weighted interval near the MAP tempo
+    # MAP tempo cluster: the +-10 % window of tempi with the most mass
     imap = 0
     bm = -1.0
     for i in range(nt):
-        if tmass[i] > bm:
-            bm = tmass[i]
+        cm = 0.0
+        for j in range(win_lo[i], win_hi[i]):
+            cm += tmass[j]
+        if cm > bm:
+            bm = cm
             imap = i
     sw = 0.0
     si = 0.0
-    for i in range(nt):
-        r = intervals[i] / intervals[imap]
-        if 0.9 < r < 1.1:
-            sw += tmass[i]
-            si += tmass[i] * intervals[i]
+    for j in range(win_lo[imap], win_hi[imap]):
+        sw += tmass[j]
+        si += tmass[j] * intervals[j]
     interval = si / sw if sw > 0.0 else float(intervals[imap])
+    # next-beat histogram of that cluster only (no mixing of metrical levels)
+    for k in range(nh):
+        hist_c[k] = 0.0
+    for i in range(win_lo[imap], win_hi[imap]):
+        f = first[i]
+        n = intervals[i]
+        c = c0[i]
+        hist_c[0] += fwd[f + c] * inv
+        for p in range(1, n):
+            q = c + p
+            if q >= n:
+                q -= n
+            hist_c[n - p] += fwd[f + q] * inv
+    dstar = 0
+    best = -1.0
+    for k in range(nh):
+        if hist_c[k] > best:
+            best = hist_c[k]
+            dstar = k
     w = win
     cap = int(0.2 * interval)
     if cap < w:
         w = cap
     if w < 1:
         w = 1
+    # p_window: all hypotheses (any tempo) with a beat within +-w frames of the prediction
     pw = 0.0
     for k in range(dstar - w, dstar + w + 1):
         if 0 <= k < nh:
@@ -323,8 +338,8 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
     sd = 0.0
     for k in range(dstar - 3, dstar + 4):
         if 0 <= k < nh:
-            sm += hist[k]
-            sd += hist[k] * k
+            sm += hist_c[k]
+            sd += hist_c[k] * k
     out[_O_DSTAR] = dstar
     out[_O_DMEAN] = sd / sm if sm > 0.0 else float(dstar)
     out[_O_PWIN] = pw
@@ -536,6 +551,10 @@ class BeatTracker:
         self._periods = self._intervals.astype(np.float64)
         self._fwd = np.zeros(n_states, np.float64)
         self._hist = np.zeros(i_max + 1, np.float64)
+        self._hist_c = np.zeros(i_max + 1, np.float64)
+        iv = self._intervals.astype(np.float64)
+        self._win_lo = np.searchsorted(iv, iv / 1.1, side="right").astype(np.int64)
+        self._win_hi = np.searchsorted(iv, iv * 1.1, side="left").astype(np.int64)
         self._tmass = np.zeros(nt, np.float64)
         self._out = np.zeros(8, np.float64)
         self._win = max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))
@@ -549,7 +568,7 @@ class BeatTracker:
         self._bar_pred = np.zeros_like(self._bar_belief)
         self._pos_prob = np.zeros(max(meters), np.float64)
         # activation ring (for the bar observation and salience)
-        self._ring_b = np.zeros(64, np.float64)
+        self._ring_b = np.zeros(64, np.float64)  # size 64: index arithmetic uses & 63
         self._ring_d = np.zeros(64, np.float64)
         self._ring_out = np.zeros(2, np.float64)
         self._taps: list[float] = []
@@ -640,14 +659,15 @@ class BeatTracker:
         p = self.params
         self.frame += 1
         k = self.frame
-        b = float(beat)
-        if not active:
-            b = 0.0
+        b = float(beat) if active else 0.0
         # ring of activations for the bar tracker
-        self._ring_b[self._ring_pos] = b
-        self._ring_d[self._ring_pos] = float(downbeat) if active else 0.0
-        self._ring_pos = (self._ring_pos + 1) % self._ring_b.shape[0]
-        self.tempo.process(b)
+        rp = self._ring_pos
+        self._ring_b[rp] = b
+        self._ring_d[rp] = float(downbeat) if active else 0.0
+        self._ring_pos = (rp + 1) & 63
+        tempo = self.tempo
+        _acf_update(b, tempo._alpha, tempo._mean, tempo._hist, tempo._pos, tempo._r)
+        tempo.frames_done += 1
         if k % 25 == 0:
             self._refresh_restart()
         env = self._env * self._env_decay
@@ -655,18 +675,19 @@ class BeatTracker:
             env = b
         self._env = env
         evidence = env >= p.evidence_floor
-        manual = self._manual_until >= self._now(k)
+        manual = self._manual_until >= (k + 1.0) * self._hop_s
         a = min(max(b, p.activation_floor), 1.0 - p.activation_floor)
+        out = self._out
         _dbn_step(a, evidence, self._fwd, self._first, self._intervals, self._c0, self._band_lo,
                   self._band_hi, self._trans, self._mask, self._tw, self._restart_t,
                   p.restart_prob if evidence else 0.0, self._half_width, self._onb_scale,
-                  self._lastbuf, self._hist, self._tmass, self._win, self._out)
-        out = self._out
-        pwin = out[_O_PWIN]
+                  self._lastbuf, self._hist, self._hist_c, self._tmass, self._win_lo,
+                  self._win_hi, self._win, out)
+        pwin = out[2]  # _O_PWIN
         self.p_window = pwin
-        interval = out[_O_INTERVAL]
+        interval = out[3]  # _O_INTERVAL
         self.bpm = self.locked_bpm if self.locked_bpm else 60.0 * self.fps / interval
-        d_mean = out[_O_DMEAN]
+        d_mean = out[1]  # _O_DMEAN
         t_pred = (k + d_mean + 1.0) * self._hop_s - self._delay_s
         self.next_beat_time = t_pred + self.offset_s
 
@@ -703,7 +724,7 @@ class BeatTracker:
             elif (k - self._hold_start) >= p.hold_s * self.fps and self.locked_bpm is None:
                 self._set_state(TrackerState.LOST)
         if self.state != TrackerState.LOCKED:
-            self._low_since = -1 if self.state != TrackerState.LOCKING else self._low_since
+            self._low_since = -1
 
         # predictive emission
         if not active or self.state not in (TrackerState.LOCKED, TrackerState.HOLDING):

@@ -37,9 +37,11 @@ class JackServer:
     children), so test runs in parallel never share or kill each other's server.
     """
 
-    def __init__(self, rate: int = 48000, period: int = 256, name: str | None = None) -> None:
+    def __init__(self, rate: int = 48000, period: int = 256, name: str | None = None,
+                 realtime: bool = False) -> None:
         self.rate = rate
         self.period = period
+        self.realtime = realtime
         self.name = name or f"beatd-test-{os.getpid()}"
         self.proc: subprocess.Popen | None = None
 
@@ -50,7 +52,8 @@ class JackServer:
         _clean_shm(self.name)
         with open(LOG, "ab") as logf:
             self.proc = subprocess.Popen(
-                ["jackd", "-n", self.name, "--no-realtime", "-S", "-t", "5000", "-d", "dummy",
+                ["jackd", "-n", self.name, "--realtime" if self.realtime else "--no-realtime",
+                 "-S", "-t", "5000", "-d", "dummy",
                  "-r", str(self.rate), "-p", str(self.period), "-C", "2", "-P", "2"],
                 stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         rc = subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True).returncode

@@ -1,0 +1,162 @@
+"""Beat network: torch/onnxruntime parity, streaming/sequence parity, tiny train -> export -> load,
+metadata checks. Uses torch (``train`` extra); the daemon side (realtime/) must not."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from export import dataset as D  # noqa: E402
+from export.metrics import causal_peaks  # noqa: E402
+from export.model import BeatGRU  # noqa: E402
+from export.onnx_export import export_model  # noqa: E402
+from realtime.frontend import FrontendParams  # noqa: E402
+from realtime.network import BeatNetwork, default_model_path  # noqa: E402
+
+TOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory):
+    torch.manual_seed(0)
+    m = BeatGRU(hidden=32, layers=2, proj=24)
+    with torch.no_grad():
+        m.mean.uniform_(0.0, 3.0)
+        m.std.uniform_(0.3, 2.0)
+        for p in m.parameters():
+            p.mul_(3.0)  # larger weights: saturating, less trivial dynamics
+    m.eval()
+    out = tmp_path_factory.mktemp("model")
+    export_model(m, out, "rnd", extra={"peak_threshold": 0.4})
+    return m, out / "rnd.onnx"
+
+
+def _frames(n: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    lm = np.abs(rng.normal(2.0, 1.5, (n, 64))).astype(np.float32)
+    return D.full_features(lm)
+
+
+def test_torch_onnx_streaming_sequence_parity(random_model):
+    m, path = random_model
+    net = BeatNetwork(path)
+    x = _frames(400)
+    with torch.no_grad():
+        ref = torch.sigmoid(m(torch.from_numpy(x)[None])[0][0]).numpy()
+    seq = net.process_sequence(x)
+    net.reset()
+    stream = np.array([net.process_frame(f) for f in x], np.float32)
+    assert seq.shape == (400, 2)
+    assert np.abs(ref - seq).max() <= TOL
+    assert np.abs(seq - stream).max() <= TOL
+    assert np.abs(ref - stream).max() <= TOL
+    # reset really restarts the stream; the sequence call leaves the streaming state alone
+    net.reset()
+    first = np.array([net.process_frame(f) for f in x[:50]], np.float32)
+    net.process_sequence(x[:10])
+    cont = np.array([net.process_frame(f) for f in x[50:100]], np.float32)
+    assert np.abs(first - stream[:50]).max() <= TOL
+    assert np.abs(cont - stream[50:100]).max() <= TOL
+    assert net.params == FrontendParams()
+    assert net.peak_threshold == pytest.approx(0.4)
+
+
+def _edit_meta(src: Path, dst: Path, drop: str | None = None, set_: dict | None = None) -> None:
+    m = onnx.load(str(src))
+    props = {p.key: p.value for p in m.metadata_props}
+    if drop:
+        props.pop(drop)
+    props.update(set_ or {})
+    del m.metadata_props[:]
+    onnx.helper.set_model_props(m, props)
+    onnx.save(m, str(dst))
+
+
+def test_metadata_errors(random_model, tmp_path):
+    _, path = random_model
+    bad = tmp_path / "bad.onnx"
+    _edit_meta(path, bad, drop="beatd.frontend.n_mels")
+    with pytest.raises(ValueError, match="beatd.frontend.n_mels"):
+        BeatNetwork(bad)
+    _edit_meta(path, bad, set_={"beatd.frontend.n_mels": "80"})  # 160 features vs graph's 128
+    with pytest.raises(ValueError, match="n_features"):
+        BeatNetwork(bad)
+    _edit_meta(path, bad, set_={"beatd.model.format": "something-else"})
+    with pytest.raises(ValueError, match="beatd.model.format"):
+        BeatNetwork(bad)
+    _edit_meta(path, bad, set_={"beatd.model.state": json.dumps(
+        [{"input": "h0_in", "output": "h0_out", "shape": [1, 1, 99]}])})
+    with pytest.raises(ValueError, match="beatd.model.state"):
+        BeatNetwork(bad)
+    # a sequence file from other weights next to the streaming file
+    ok = tmp_path / "pair.onnx"
+    _edit_meta(path, ok)
+    _edit_meta(path.with_name("rnd.seq.onnx"), tmp_path / "pair.seq.onnx",
+               set_={"beatd.model.weights_sha256": "0" * 64})
+    with pytest.raises(ValueError, match="weights_sha256"):
+        BeatNetwork(ok)
+    with pytest.raises(ValueError, match="streaming"):
+        BeatNetwork(path.with_name("rnd.seq.onnx"))
+
+
+def test_tiny_training_run(tmp_path, monkeypatch):
+    from export import train
+
+    monkeypatch.setattr(D, "FEATURE_DIR", tmp_path / "features")
+    out = tmp_path / "run"
+    metrics = train.main([
+        "--out", str(out), "--synth-per-level", "1", "--synth-val-per-level", "1",
+        "--synth-seconds", "5", "--charts", "", "--steps", "3", "--batch", "2", "--crop", "150",
+        "--val-every", "3", "--ckpt-every", "2", "--warmup", "1", "--hidden", "16", "--proj", "16",
+        "--workers", "1", "--threads", "1", "--quiet", "--name", "tiny"])
+    assert metrics["summary"]["steps_done"] == 3
+    for f in ("last.pt", "best.pt", "tiny.onnx", "tiny.seq.onnx", "metrics.json", "report.md"):
+        assert (out / f).exists(), f
+    net = BeatNetwork(out / "tiny.onnx")
+    assert net.params == FrontendParams()
+    x = _frames(120)
+    seq = net.process_sequence(x)
+    stream = np.array([net.process_frame(f) for f in x], np.float32)
+    assert np.abs(seq - stream).max() <= TOL
+    assert ((seq >= 0) & (seq <= 1)).all()
+    # resume continues from last.pt and reaches the new step count
+    metrics = train.main([
+        "--out", str(out), "--synth-per-level", "1", "--synth-val-per-level", "1",
+        "--synth-seconds", "5", "--charts", "", "--steps", "4", "--batch", "2", "--crop", "150",
+        "--val-every", "4", "--warmup", "1", "--hidden", "16", "--proj", "16", "--workers", "1",
+        "--threads", "1", "--quiet", "--name", "tiny", "--resume", "--no-export"])
+    assert metrics["summary"]["steps_done"] == 4
+
+
+def test_targets_and_peaks():
+    y = D.targets(np.array([10.2, 20.6]), np.array([True, False]), 30)
+    assert y[10, 0] == 1.0 and y[9, 0] == 0.5 and y[11, 0] == 0.5 and y[21, 0] == 1.0
+    assert y[10, 1] == 1.0 and y[21, 1] == 0.0
+    act = np.zeros(100)
+    act[[10, 11, 12, 50]] = [0.5, 0.9, 0.4, 0.6]
+    assert list(causal_peaks(act, 0.3)) == [10, 50]
+
+
+def test_realtime_does_not_import_torch():
+    code = "import sys, realtime.network, realtime.frontend; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_shipped_model_loads():
+    p = default_model_path()
+    if not p.exists():
+        pytest.skip("no shipped model yet")
+    assert p.stat().st_size <= 2 * 1024 * 1024
+    net = BeatNetwork(p)
+    assert net.params == FrontendParams()
+    x = _frames(200)
+    seq = net.process_sequence(x)
+    stream = np.array([net.process_frame(f) for f in x], np.float32)
+    assert np.abs(seq - stream).max() <= TOL

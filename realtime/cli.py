@@ -170,6 +170,63 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Terminal view: attach to a running daemon, or run an own pipeline on the default input."""
+    import socket
+
+    from rich.console import Console
+
+    from .monitor import Monitor
+    cfg = _load_config(args.config)
+    osc = cfg.section("osc")
+    host, port = osc["control_host"], osc["control_port"]
+    if args.attach:
+        host, _, p = args.attach.rpartition(":")
+        host, port = host or "127.0.0.1", int(p)
+    console = Console()
+    daemon = None
+    mon = Monitor(host, port, osc["control_prefix"]) if port else None
+    if args.local or mon is None or not mon.alive(0.7):
+        if args.attach:
+            print(f"beatd: no daemon answers on {host}:{port}", file=sys.stderr)
+            return EX_UNAVAILABLE
+        if mon is not None:
+            mon.close()
+        from .audio_input import AudioDeviceError, list_input_devices, no_device_hint
+        from .daemon import Daemon
+        _setup_logging(args.log_level or "error")
+        if not list_input_devices():
+            print(no_device_hint(), file=sys.stderr)
+            return EX_UNAVAILABLE
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+        s.close()
+        cfg.values["osc"].update(enabled=False, control_host="127.0.0.1", control_port=free)
+        cfg.values["midi"]["enabled"] = False
+        cfg.values["link"]["enabled"] = False
+        try:
+            daemon = Daemon(cfg)
+        except AudioDeviceError as exc:
+            print(f"beatd: {exc}", file=sys.stderr)
+            return EX_UNAVAILABLE
+        daemon.start()
+        mon = Monitor("127.0.0.1", free, osc["control_prefix"])
+        mon.view.source = f"own pipeline on {daemon.device.name!r}"
+    else:
+        mon.view.source = f"daemon at {host}:{port}"
+    try:
+        mon.run(console, args.seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mon.close()
+        if daemon is not None:
+            daemon.stop()
+            daemon.join(2.0)
+    return EX_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the README's examples)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -203,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the tempo curve with its metrical candidates instead")
     sp.add_argument("--model", metavar="ONNX", help="model (default: [model] path / shipped)")
     sp.set_defaults(func=cmd_analyze)
+
+    sp = sub.add_parser("monitor", help="terminal view of the beat (attach or own pipeline)",
+                        parents=[common])
+    sp.add_argument("--attach", metavar="HOST:PORT",
+                    help="a daemon's OSC control address (default: the config's, if it answers)")
+    sp.add_argument("--local", action="store_true",
+                    help="always run an own pipeline on the configured input")
+    sp.add_argument("--seconds", type=float, help="quit after this many seconds")
+    sp.set_defaults(func=cmd_monitor)
 
     sp = sub.add_parser("eval", help="score against .beats annotations (mir_eval)",
                         parents=[common])

@@ -63,25 +63,29 @@ class Outputs:
     def __init__(self, cfg: Config, commands: queue.SimpleQueue, status_fn) -> None:
         self.osc = self.control = self.midi = self.midi_port = self.tap = self.link = None
         osc = cfg.section("osc")
-        if osc["enabled"]:
+        if osc["enabled"] or osc["control_port"]:
             from .osc_out import OscOutput, OscTarget
             try:
                 targets = [OscTarget(host=t["host"], port=t["port"], prefix=t["prefix"],
                                      messages=tuple(t["messages"]), latency_ms=t["latency_ms"])
-                           for t in osc["target"]]
+                           for t in osc["target"]] if osc["enabled"] else []
                 self.osc = OscOutput(targets, osc["phase_rate"], osc["level_rate"],
                                      osc["bpm_interval"])
                 self.osc.start()
-                log.info("OSC out to %s", ", ".join(f"{t.host}:{t.port}{t.prefix}"
-                                                    for t in targets))
+                if targets:
+                    log.info("OSC out to %s", ", ".join(f"{t.host}:{t.port}{t.prefix}"
+                                                        for t in targets))
             except OSError as exc:
                 log.error("OSC output disabled: %s", exc)
                 self.osc = None
             if osc["control_port"]:
                 from .osc_control import OscControl
+                prefix = osc["control_prefix"]
+                sub = (lambda addr, until: self.osc.subscribe(addr, until, prefix)) \
+                    if self.osc is not None else None
                 try:
                     self.control = OscControl(osc["control_host"], osc["control_port"],
-                                              osc["control_prefix"], status_fn)
+                                              prefix, status_fn, sub)
                     self.control.commands = commands
                     self.control.start()
                     log.info("OSC control on %s:%d", *self.control.address)

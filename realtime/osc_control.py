@@ -18,6 +18,8 @@ address                arguments    effect
 ``<prefix>/status``    none         reply ``<prefix>/status`` state (s), bpm (f),
                                     confidence (f), device (s), overruns (i), xruns (i)
                                     to the sender's address and port
+``<prefix>/subscribe`` none         send the whole OSC stream to the sender's address and
+                                    port for 5 s (renew to keep it; used by the monitor)
 =====================  ===========  ===================================================
 """
 from __future__ import annotations
@@ -39,6 +41,7 @@ from .osc_out import build_message
 log = logging.getLogger("beatd.osc")
 
 MAX_DATAGRAM = 1024  # control messages are tiny; anything larger is refused
+SUBSCRIPTION_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ class OscControl:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 9001, prefix: str = "/beatd",
-                 status: Callable[[], Status] | None = None) -> None:
+                 status: Callable[[], Status] | None = None,
+                 on_subscribe: Callable[[tuple, float], None] | None = None) -> None:
         self.prefix = prefix.rstrip("/")
+        self._on_subscribe = on_subscribe
         self.commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._status = status or Status
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -136,6 +141,11 @@ class OscControl:
                 self._ignore(f"{address} needs 0 or 1, got {params!r}", addr)
                 return
             self.commands.put(Command("lock", float(params[0]), now))
+        elif name == "subscribe":
+            if self._on_subscribe is None:
+                self._ignore("subscriptions need the OSC output ([osc] enabled)", addr)
+                return
+            self._on_subscribe(addr, now + SUBSCRIPTION_S)
         elif name == "status":
             st = self._status()
             reply = build_message(self.prefix + "/status", [

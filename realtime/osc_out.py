@@ -108,6 +108,7 @@ class OscOutput:
                  level_rate: float = 10.0, bpm_interval: float = 1.0,
                  rt_priority: int = 20) -> None:
         self.sinks = [_Sink(t) for t in targets]
+        self._subs: dict[tuple, tuple[_Sink, float]] = {}   # addr -> (sink, expiry)
         self.phase_rate = float(phase_rate)
         self.level_rate = float(level_rate)
         self.bpm_interval = float(bpm_interval)
@@ -124,6 +125,10 @@ class OscOutput:
     def schedule(self, beat: Beat) -> None:
         """Queue a beat; it leaves at ``beat.when`` + each target's latency offset."""
         self._inbox.put(beat)
+
+    def subscribe(self, addr: tuple, until: float, prefix: str = "/beatd") -> None:
+        """Send everything to ``addr`` until monotonic time ``until`` (renewable; thread-safe)."""
+        self._inbox.put(("subscribe", addr, until, prefix))
 
     def publish(self, status: Status) -> None:
         """Replace the status snapshot the periodic messages are made from."""
@@ -147,6 +152,21 @@ class OscOutput:
     def _push(self, when: float, sink: _Sink, dgram: bytes, scheduled: float | None) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, sink, dgram, scheduled))
+
+    def _subscribe(self, addr: tuple, until: float, prefix: str) -> None:
+        if addr in self._subs:
+            sink = self._subs[addr][0]
+        else:
+            sink = _Sink(OscTarget(host=addr[0], port=addr[1], prefix=prefix))
+            self.sinks.append(sink)
+        self._subs[addr] = (sink, until)
+
+    def _expire(self, now: float) -> None:
+        for addr, (sink, until) in list(self._subs.items()):
+            if now > until:
+                del self._subs[addr]
+                self.sinks.remove(sink)
+                sink.sock.close()
 
     def _enqueue_beat(self, beat: Beat) -> None:
         wall = time.time() - time.monotonic()
@@ -201,7 +221,10 @@ class OscOutput:
                 item = self._inbox.get(timeout=max(0.0, deadline - now))
                 if item is None:
                     continue
-                self._enqueue_beat(item)
+                if isinstance(item, tuple):
+                    self._subscribe(*item[1:])
+                else:
+                    self._enqueue_beat(item)
                 continue
             except queue.Empty:
                 pass
@@ -230,5 +253,6 @@ class OscOutput:
                 if next_level < now:
                     next_level = now + level_dt
             if now >= next_periodic:
+                self._expire(now)
                 self._periodic(now, st, last)
                 next_periodic = now + 0.1

@@ -144,14 +144,14 @@ class TrackerParams:
     observation_lambda: float = 16.0
     beat_region: float = 0.0
     activation_floor: float = 0.01
-    restart_prob: float = 1e-3
+    restart_prob: float = 1e-4
     tempo_weight: float = 0.5
     lookahead_ms: float = 80.0
     confidence_window_ms: float = 70.0
     lock_threshold: float = 0.5
     unlock_threshold: float = 0.25
     unlock_s: float = 1.5
-    evidence_floor: float = 0.2
+    evidence_floor: float = 0.1
     evidence_decay_s: float = 1.5
     hold_s: float = 4.0
     min_gap: float = 0.6

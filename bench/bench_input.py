@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from common import machine, pin_one_core, stats_us, table
-from realtime.audio_input import AudioInput
+from realtime.capture import make_callback
 from realtime.ringbuffer import RingBuffer
 
 
 def ring_throughput(block: int, seconds: float = 1.0) -> float:
-    rb = RingBuffer(48000 * 4, 2)
+    rb = RingBuffer.create_shared(48000 * 4, 2)
     x = np.zeros((block, 2), np.float32)
     out = np.zeros((block, 2), np.float32)
     n = 0
@@ -27,14 +27,14 @@ def ring_throughput(block: int, seconds: float = 1.0) -> float:
             rb.write(x, 0.0)
             rb.read_into(out)
         n += 100 * block
-    return n / (time.perf_counter() - t0) / 1e6
+    rate = n / (time.perf_counter() - t0) / 1e6
+    rb.release(unlink=True)
+    return rate
 
 
 def callback_cost(block: int, reps: int = 20000) -> tuple[tuple, tuple]:
-    inp = AudioInput.__new__(AudioInput)      # the real callback, without opening a device
-    inp.ring = RingBuffer(48000 * 4, 2)
-    inp.status_overflows = inp.callbacks = 0
-    inp.last_callback_time = 0.0
+    ring = RingBuffer.create_shared(48000 * 4, 2)   # as in the capture process
+    callback = make_callback(ring, {"offset": 0.0})   # the real callback, without a device
     indata = np.random.default_rng(0).standard_normal((block, 2)).astype(np.float32)
     t = SimpleNamespace(inputBufferAdcTime=1.0, currentTime=1.0)
     status = SimpleNamespace(input_overflow=False)
@@ -43,12 +43,13 @@ def callback_cost(block: int, reps: int = 20000) -> tuple[tuple, tuple]:
     cb, copy = np.zeros(reps, np.int64), np.zeros(reps, np.int64)
     for i in range(reps):
         t0 = time.perf_counter_ns()
-        inp._callback(indata, block, t, status)
+        callback(indata, block, t, status)
         cb[i] = time.perf_counter_ns() - t0
-        inp.ring.read_into(out)
+        ring.read_into(out)
         t0 = time.perf_counter_ns()
         np.copyto(dst, indata)
         copy[i] = time.perf_counter_ns() - t0
+    ring.release(unlink=True)
     return stats_us(cb), stats_us(copy)
 
 

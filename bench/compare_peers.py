@@ -66,6 +66,58 @@ def peer_run(name: str, audio: Path, cache: Path = CACHE, timeout: float = 1800.
     return np.asarray(times, np.float64), timing
 
 
+_BATCH = r"""
+import os, sys, time, subprocess, tempfile
+sys.path.insert(0, os.environ["PEERS_DIR"])
+import peers_impl  # redirects fd 1 to stderr at import; results go to files
+name, cache = sys.argv[1], sys.argv[2]
+prep_mode, prepare = peers_impl.PEERS[name]()
+for src in sys.argv[3:]:
+    folder = os.path.basename(os.path.dirname(src))
+    stem = os.path.splitext(os.path.basename(src))[0]
+    out = os.path.join(cache, name, folder, stem + ".txt")
+    if os.path.exists(out):
+        continue
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = os.path.join(tmp, "in.wav")
+        subprocess.run(["sox", "-q", src, "-r", "44100", "-c", "1", "-b", "16", wav], check=True)
+        t0 = time.perf_counter()
+        run = prepare()  # a fresh estimator per file, as run_peer.sh's one process per file
+        t1 = time.perf_counter()
+        beats = sorted(float(b) for b in run(wav))
+        t2 = time.perf_counter()
+        audio_s = peers_impl.audio_seconds(wav)
+    with open(out + ".tmp", "w") as f:
+        f.write("".join("%.4f\n" % b for b in beats))
+    with open(out[:-4] + ".err", "w") as f:
+        f.write("# peer=%s mode=%s load_s=%.3f proc_s=%.3f audio_s=%.2f n=%d batch=1\n"
+                % (name, prep_mode, t1 - t0, t2 - t1, audio_s, len(beats)))
+    os.replace(out + ".tmp", out)
+    sys.stderr.write("%s %s/%s: %d beats, proc %.1f s, audio %.1f s\n"
+                     % (name, folder, stem, len(beats), t2 - t1, audio_s))
+    sys.stderr.flush()
+"""
+
+PEER_PYTHON = {"madmom-online": "venv-madmom016", "madmom-offline": "venv-madmom016"}
+
+
+def cache_batch(name: str, files, cache: Path = CACHE) -> int:
+    """Fill the cache for one peer in ONE process (imports paid once; BeatNet's take a minute
+    on a busy machine), with a fresh estimator per file and the same code, WAV conversion and
+    thread settings as ``run_peer.sh``. Returns the process's exit status."""
+    home = Path(os.environ.get("PEERS_HOME", Path.home() / ".cache" / "beat-peers"))
+    py = home / PEER_PYTHON.get(name, "venv") / "bin" / "python"
+    script = cache / "_batch_peer.py"
+    cache.mkdir(parents=True, exist_ok=True)
+    script.write_text(_BATCH)
+    env = dict(os.environ, PEERS_DIR=str(RUN_PEER.parent), PYTHONWARNINGS="ignore",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               XDG_CACHE_HOME=str(home / "cache"), NUMBA_CACHE_DIR=str(home / "cache" / "numba"))
+    return subprocess.run([str(py), str(script), name, str(cache), *map(str, files)],
+                          env=env).returncode
+
+
 def peer_predictor(name: str, cache: Path = CACHE):
     """A predictor for :func:`realtime.evaluate.evaluate_dirs` that returns the peer's beats."""
     from realtime.evaluate import Prediction
@@ -122,28 +174,42 @@ def main(argv=None) -> int:
     ap.add_argument("--peers", nargs="*", default=list(PEERS))
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--cache-only", action="store_true", help="only fill the peer cache")
+    ap.add_argument("--batch", action="store_true",
+                    help="with --cache-only: one process per peer (see cache_batch)")
+    ap.add_argument("--only-cached", action="store_true",
+                    help="score only the files that every peer has in the cache")
     ap.add_argument("--out", type=Path, default=None, help="also write the report here")
     ap.add_argument("--rtf-file", type=Path, default=None,
-                    help="file for the real-time-factor comparison (default: longest dev file)")
+                    help="file for the real-time-factor comparison (default: osu/osu_circles)")
     args = ap.parse_args(argv)
 
     files = dev_files(args.data)
     if args.cache_only:
-        cache_all(args.peers, files, args.cache)
+        files = sorted(files, key=lambda f: f.stat().st_size)  # many short files first
+        if args.batch:
+            for name in args.peers:
+                cache_batch(name, files, args.cache)
+        else:
+            cache_all(args.peers, files, args.cache)
         return 0
+    if args.only_cached:
+        files = [f for f in files if all(
+            (args.cache / n / f.parent.name / (f.stem + ".txt")).is_file() for n in args.peers)]
 
-    from realtime.evaluate import beatd_predictor, compare_markdown, evaluate_dirs
+    from realtime.evaluate import beatd_predictor, compare_markdown, evaluate_files
 
-    dirs = sorted({f.parent for f in files})
+    pairs = [(f, f.with_suffix(".beats")) for f in files]
     t0 = time.perf_counter()
-    evals = [evaluate_dirs(dirs, beatd_predictor(args.model), name="beatd")]
+    evals = [evaluate_files(pairs, beatd_predictor(args.model), name="beatd")]
     t_beatd = time.perf_counter() - t0
     for name in args.peers:
-        evals.append(evaluate_dirs(dirs, peer_predictor(name, args.cache), name=name))
+        evals.append(evaluate_files(pairs, peer_predictor(name, args.cache), name=name))
     report = [f"Dev set: {args.data} ({len(files)} files); model: "
               f"{args.model or 'default'}; beatd scoring run {t_beatd:.0f} s.", "",
               compare_markdown(evals)]
-    rtf_file = args.rtf_file or max(files, key=lambda f: f.stat().st_size)
+    default_rtf = args.data / "osu" / "osu_circles.flac"
+    rtf_file = args.rtf_file or (default_rtf if default_rtf.is_file() else
+                                 max(files, key=lambda f: f.stat().st_size))
     report += ["", f"Real-time factor on {rtf_file.parent.name}/{rtf_file.name}:", "",
                rtf_comparison(rtf_file, args.model, args.cache)]
     text = "\n".join(report)

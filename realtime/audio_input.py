@@ -1,4 +1,9 @@
-"""Live audio input: a PortAudio stream whose callback only copies into the ring buffer.
+"""Live audio input: device selection, and the capture process that feeds the ring buffer.
+
+PortAudio runs in a small child process (:mod:`realtime.capture`) whose callback only copies
+each block, with its ADC time, into a shared-memory :class:`~realtime.ringbuffer.RingBuffer`;
+the daemon reads the ring. If the device vanishes, the daemon kills the child and starts another
+one, which PortAudio in the daemon itself could not survive (see :mod:`realtime.capture`).
 
 Device selection by index or (case-insensitive substring of) name, any device sample rate and
 channel count; channel selection and downmix happen in the worker, not in the callback. A device
@@ -7,17 +12,27 @@ that does not exist is an error that lists the devices that do.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
+import select
+import subprocess
 import sys
-from dataclasses import dataclass
-
-import numpy as np
+import time
+from dataclasses import asdict, dataclass
 
 from .ringbuffer import RingBuffer
 
 
 class AudioDeviceError(Exception):
-    """No usable input device; the message says why and what exists."""
+    """No usable input device; the message says why and what exists.
+
+    ``kind``: "no_device" (no input at all), "device" (the requested one is missing or refuses
+    the settings) or "portaudio" (PortAudio itself is missing).
+    """
+
+    def __init__(self, message: str, kind: str = "device") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _sd():
@@ -27,8 +42,8 @@ def _sd():
     except OSError as exc:  # libportaudio2 missing
         raise AudioDeviceError(
             f"PortAudio is not available ({exc}). Install it (Debian: apt-get install "
-            "libportaudio2). To analyse a file without audio hardware use `beatd analyze FILE`."
-        ) from None
+            "libportaudio2). To analyse a file without audio hardware use `beatd analyze FILE`.",
+            "portaudio") from None
     return sd
 
 
@@ -50,13 +65,6 @@ def set_jack_client_name(name: str) -> None:
     sd._initialize()
 
 
-def rescan_devices() -> None:
-    """Make PortAudio enumerate host APIs and devices again (e.g. after jackd (re)started)."""
-    sd = _sd()
-    sd._terminate()
-    sd._initialize()
-
-
 @dataclass(frozen=True)
 class InputDevice:
     """One input-capable device as PortAudio reports it."""
@@ -67,6 +75,11 @@ class InputDevice:
     channels: int
     default_samplerate: float
     is_default: bool
+
+
+def device_dict(d: InputDevice) -> dict:
+    """JSON-able form of a device."""
+    return asdict(d)
 
 
 def list_input_devices() -> list[InputDevice]:
@@ -87,7 +100,7 @@ def list_input_devices() -> list[InputDevice]:
                 is_default=d["index"] == default_in,
             ))
     if out and not any(d.is_default for d in out):
-        out[0] = InputDevice(**{**out[0].__dict__, "is_default": True})
+        out[0] = InputDevice(**{**asdict(out[0]), "is_default": True})
     return out
 
 
@@ -103,13 +116,20 @@ def format_devices(devices: list[InputDevice]) -> str:
     return "\n".join(lines)
 
 
+def no_device_hint() -> str:
+    """What to tell a user on a machine with no audio input at all."""
+    where = "a JACK or PulseAudio server, or a sound card" if sys.platform.startswith("linux") \
+        else "a sound input device"
+    return (f"beatd found no audio input (it needs {where}).\n"
+            "To analyse a file instead:  beatd analyze FILE\n"
+            "To list what PortAudio sees:  beatd devices")
+
+
 def resolve_device(spec: int | str | None) -> InputDevice:
     """Find the input device for a config value: None/"default", an index, or a name substring."""
     devices = list_input_devices()
     if not devices:
-        raise AudioDeviceError(
-            "no audio input device found (no sound card, no JACK/PulseAudio server running?).\n"
-            "To analyse a file instead: beatd analyze FILE")
+        raise AudioDeviceError(no_device_hint(), "no_device")
     if spec is None or spec == "" or spec == "default":
         return next(d for d in devices if d.is_default)
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
@@ -128,97 +148,132 @@ def resolve_device(spec: int | str | None) -> InputDevice:
     raise AudioDeviceError(f"no input device {spec!r}. Input devices:\n" + format_devices(devices))
 
 
+def open_stream(device: InputDevice, channels: int, samplerate: float, blocksize: int,
+                callback):
+    """An ``sd.InputStream`` on ``device``; settings it refuses raise :class:`AudioDeviceError`."""
+    sd = _sd()
+    try:
+        sd.check_input_settings(device=device.index, channels=channels, samplerate=samplerate,
+                                dtype="float32")
+        return sd.InputStream(device=device.index, channels=channels, samplerate=samplerate,
+                              blocksize=blocksize, dtype="float32", callback=callback)
+    except Exception as exc:
+        raise AudioDeviceError(
+            f"device {device.name!r} does not accept {channels} channel(s) at "
+            f"{samplerate:.0f} Hz ({exc}); it has {device.channels} input channel(s), "
+            f"default rate {device.default_samplerate:.0f} Hz") from None
+
+
 class AudioInput:
-    """An input stream that copies every block, with its ADC time, into a :class:`RingBuffer`.
+    """A capture process streaming the device into a shared :class:`RingBuffer`.
 
     Parameters
     ----------
-    device : the device (see :func:`resolve_device`).
-    channels : number of device channels to open (the worker selects or downmixes).
-    samplerate : device rate; None uses the device's default rate.
+    device : device spec: None/"default", an index, or a name substring.
+    channel : the device channel to track, or None for the mix (decides how many to open).
+    channels : number of device channels to open (0 = all, or up to ``channel``).
+    samplerate : device rate; 0/None uses the device's default rate.
     blocksize : frames per callback; 0 lets the host choose (JACK uses its period).
     ring_seconds : ring capacity in seconds of audio.
+    jack_client_name : PortAudio's JACK client name ("" = PortAudio's default).
+    timeout : seconds to wait for the capture process to report.
+
+    Raises :class:`AudioDeviceError` when the device is missing or refuses the settings.
     """
 
-    def __init__(self, device: InputDevice, channels: int | None = None,
+    def __init__(self, device=None, channel: int | None = None, channels: int = 0,
                  samplerate: float | None = None, blocksize: int = 0,
-                 ring_seconds: float = 4.0) -> None:
-        sd = _sd()
-        self.device = device
-        self.channels = int(channels or device.channels)
-        if not 1 <= self.channels <= device.channels:
-            raise AudioDeviceError(
-                f"device {device.name!r} has {device.channels} input channel(s); "
-                f"cannot open {self.channels}")
-        self.samplerate = float(samplerate or device.default_samplerate)
+                 ring_seconds: float = 4.0, jack_client_name: str = "",
+                 timeout: float = 20.0) -> None:
+        opts = {"device": device, "blocksize": int(blocksize),
+                "jack_client_name": jack_client_name}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "realtime.capture", json.dumps(opts)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        self.ring: RingBuffer | None = None
         try:
-            sd.check_input_settings(device=device.index, channels=self.channels,
-                                    samplerate=self.samplerate, dtype="float32")
-        except Exception as exc:
-            raise AudioDeviceError(
-                f"device {device.name!r} does not accept {self.channels} channel(s) at "
-                f"{self.samplerate:.0f} Hz ({exc}); its default rate is "
-                f"{device.default_samplerate:.0f} Hz") from None
-        self.ring = RingBuffer(int(ring_seconds * self.samplerate), self.channels)
-        self.status_overflows = 0   # PortAudio input_overflow flags (xruns), callback-owned
-        self.callbacks = 0
-        self.last_callback_time = 0.0  # stream time of the last callback (liveness)
-        self._stream = sd.InputStream(
-            device=device.index, channels=self.channels, samplerate=self.samplerate,
-            blocksize=blocksize, dtype="float32", callback=self._callback,
-            finished_callback=self._finished)
-        self.finished = False
+            msg = self._read(timeout)
+            if "error" in msg:
+                raise AudioDeviceError(msg["error"], msg.get("kind", "device"))
+            self.device = InputDevice(**msg["device"])
+            if channel is not None and channel >= self.device.channels:
+                raise AudioDeviceError(f"input.channel = {channel}, but device "
+                                       f"{self.device.name!r} has {self.device.channels} "
+                                       "channel(s)")
+            want = channels or (self.device.channels if channel is None else channel + 1)
+            if want > self.device.channels:
+                raise AudioDeviceError(f"device {self.device.name!r} has "
+                                       f"{self.device.channels} input channel(s); cannot open "
+                                       f"{want}")
+            self.channels = want
+            self.samplerate = float(samplerate or self.device.default_samplerate)
+            self.ring = RingBuffer.create_shared(int(ring_seconds * self.samplerate),
+                                                 self.channels)
+            self._proc.stdin.write(json.dumps({
+                "shm": self.ring.shm_name, "capacity": self.ring.capacity,
+                "channels": self.channels, "max_blocks": self.ring._max_blocks,
+                "samplerate": self.samplerate}) + "\n")
+            self._proc.stdin.flush()
+            msg = self._read(timeout)
+            if "error" in msg:
+                raise AudioDeviceError(msg["error"], msg.get("kind", "device"))
+            self.latency = float(msg.get("latency", 0.0))
+        except BaseException:
+            self.close()
+            raise
 
-    def _callback(self, indata, frames, time, status) -> None:
-        """Audio thread: copy and timestamp, nothing else."""
-        if status.input_overflow:
-            self.status_overflows += 1
-        adc = time.inputBufferAdcTime
-        if adc <= 0.0:
-            adc = time.currentTime
-        self.ring.write(indata, adc)
-        self.callbacks += 1
-        self.last_callback_time = time.currentTime
-
-    def _finished(self) -> None:
-        self.finished = True
+    def _read(self, timeout: float) -> dict:
+        """Next JSON line from the capture process."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r, _, _ = select.select([self._proc.stdout], [], [], 0.1)
+            if r:
+                line = self._proc.stdout.readline()
+                if not line:
+                    break
+                try:
+                    return json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+            elif self._proc.poll() is not None:
+                break
+        raise AudioDeviceError("the audio capture process did not start "
+                               f"(exit code {self._proc.poll()})", "device")
 
     @property
-    def stream_time(self) -> float:
-        """The stream's clock (same base as the ADC times)."""
-        return self._stream.time
+    def callbacks(self) -> int:
+        """Audio callbacks so far."""
+        return self.ring.callbacks if self.ring is not None else 0
 
     @property
-    def latency(self) -> float:
-        """Input latency reported by PortAudio, in seconds."""
-        return float(self._stream.latency)
+    def status_overflows(self) -> int:
+        """Input overflows (xruns) reported by the driver."""
+        return self.ring.overflows if self.ring is not None else 0
 
     @property
-    def active(self) -> bool:
-        """True while the stream runs."""
-        return bool(self._stream.active)
-
-    def start(self) -> None:
-        """Start capturing."""
-        self._stream.start()
+    def alive(self) -> bool:
+        """True while the capture process runs."""
+        return self._proc.poll() is None
 
     def close(self) -> None:
-        """Stop and close the stream (abort: don't wait for buffers to drain)."""
-        try:
-            self._stream.abort(ignore_errors=True)
-        finally:
-            self._stream.close(ignore_errors=True)
-
-
-def no_device_hint() -> str:
-    """What to tell a user on a machine with no audio input at all."""
-    where = "a JACK or PulseAudio server, or a sound card" if sys.platform.startswith("linux") \
-        else "a sound input device"
-    return (f"beatd found no audio input (it needs {where}).\n"
-            "To analyse a file instead:  beatd analyze FILE\n"
-            "To list what PortAudio sees:  beatd devices")
-
-
-def env_flag(name: str) -> bool:
-    """True if the environment variable ``name`` is set to a true-ish value."""
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+        """Stop the capture process (SIGTERM, then SIGKILL) and free the ring."""
+        proc = self._proc
+        if proc.poll() is None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            proc.terminate()
+            try:
+                proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(2.0)
+        for f in (proc.stdout, proc.stdin):
+            try:
+                f.close()
+            except OSError:
+                pass
+        if self.ring is not None:
+            self.ring.release(unlink=True)

@@ -49,20 +49,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     restarting the audio stream unless the [input] section changed; a broken file is reported
     and the running configuration kept.
     """
-    from .audio_input import AudioDeviceError, list_input_devices, no_device_hint
+    from .audio_input import AudioDeviceError
     from .daemon import Daemon
     cfg = _load_config(args.config)
     if args.device is not None:
         cfg.values["input"]["device"] = args.device
     _setup_logging(args.log_level or cfg.section("log")["level"])
     try:
-        if not list_input_devices():
-            print(no_device_hint(), file=sys.stderr)
-            return EX_UNAVAILABLE
         daemon = Daemon(cfg, record=args.record, dump_features=args.dump_features,
                         events_log=args.events)
     except AudioDeviceError as exc:
-        print(f"beatd: {exc}", file=sys.stderr)
+        print(exc if exc.kind == "no_device" else f"beatd: {exc}", file=sys.stderr)
         return EX_UNAVAILABLE
     except (OSError, ValueError) as exc:   # model file missing or not a beatd model
         print(f"beatd: cannot load the model: {exc}", file=sys.stderr)
@@ -192,12 +189,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             return EX_UNAVAILABLE
         if mon is not None:
             mon.close()
-        from .audio_input import AudioDeviceError, list_input_devices, no_device_hint
+        from .audio_input import AudioDeviceError
         from .daemon import Daemon
         _setup_logging(args.log_level or "error")
-        if not list_input_devices():
-            print(no_device_hint(), file=sys.stderr)
-            return EX_UNAVAILABLE
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
@@ -208,7 +202,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         try:
             daemon = Daemon(cfg)
         except AudioDeviceError as exc:
-            print(f"beatd: {exc}", file=sys.stderr)
+            print(exc if exc.kind == "no_device" else f"beatd: {exc}", file=sys.stderr)
             return EX_UNAVAILABLE
         daemon.start()
         mon = Monitor("127.0.0.1", free, osc["control_prefix"])

@@ -11,6 +11,7 @@ the MIDI clock and reopens the input with backoff until it is back.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 import threading
@@ -21,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config as config_mod
-from .audio_input import (AudioDeviceError, AudioInput, rescan_devices, resolve_device,
-                          set_jack_client_name)
+from .audio_input import AudioDeviceError, AudioInput
 from .clock import StreamClock
 from .config import Config
 from .events import Beat, Status
@@ -93,26 +93,8 @@ class Outputs:
                     log.error("OSC control disabled: cannot listen on %s:%d (%s)",
                               osc["control_host"], osc["control_port"], exc)
                     self.control = None
-        midi = cfg.section("midi")
-        if midi["enabled"]:
-            from .midi_clock import MidiClock, MidiTap, open_output
-            try:
-                self.midi_port = open_output(midi["port"], midi["virtual_name"],
-                                             midi["client_name"], midi["api"])
-                self.midi = MidiClock(self.midi_port, config_mod.midi_params(cfg))
-                self.midi.start()
-                log.info("MIDI clock on %s", midi["port"] or f"virtual port "
-                         f"{midi['client_name']}:{midi['virtual_name']}")
-            except Exception as exc:   # rtmidi raises SystemError etc. without a MIDI system
-                log.error("MIDI clock disabled: %s", exc)
-                self.midi = None
-            if midi["tap_port"]:
-                try:
-                    self.tap = MidiTap(midi["tap_port"],
-                                       lambda t: commands.put(Command("tap", 0.0, t)),
-                                       midi["tap_note"], midi["client_name"], midi["api"])
-                except Exception as exc:
-                    log.error("MIDI tap input disabled: %s", exc)
+        self._cfg, self._commands = cfg, commands
+        self._open_midi()
         link = cfg.section("link")
         if link["enabled"]:
             try:
@@ -122,6 +104,63 @@ class Outputs:
             except Exception as exc:
                 log.error("Ableton Link disabled: %s", exc)
                 self.link = None
+
+    def _open_midi(self) -> None:
+        midi = self._cfg.section("midi")
+        if not midi["enabled"]:
+            return
+        from .midi_clock import MidiClock, MidiTap, open_output
+        try:
+            self.midi_port = open_output(midi["port"], midi["virtual_name"],
+                                         midi["client_name"], midi["api"])
+            self.midi = MidiClock(self.midi_port, config_mod.midi_params(self._cfg))
+            self.midi.start()
+            log.info("MIDI clock on %s", midi["port"] or f"virtual port "
+                     f"{midi['client_name']}:{midi['virtual_name']}")
+        except Exception as exc:   # rtmidi raises SystemError etc. without a MIDI system
+            log.error("MIDI clock disabled: %s", exc)
+            self.midi = self.midi_port = None
+        if midi["tap_port"]:
+            try:
+                self.tap = MidiTap(midi["tap_port"],
+                                   lambda t: self._commands.put(Command("tap", 0.0, t)),
+                                   midi["tap_note"], midi["client_name"], midi["api"])
+            except Exception as exc:
+                log.error("MIDI tap input disabled: %s", exc)
+
+    def _close_midi(self) -> None:
+        for o in (self.midi, self.tap, self.midi_port):
+            if o is not None:
+                try:
+                    o.close()
+                except Exception as exc:
+                    log.warning("closing a MIDI port: %s", exc)
+        self.midi = self.tap = self.midi_port = None
+
+    @property
+    def midi_on_jack(self) -> bool:
+        """True if the MIDI ports are JACK clients (they die with the JACK server)."""
+        api = self._cfg.section("midi")["api"] or os.environ.get("MIDO_BACKEND", "")
+        return self._cfg.section("midi")["enabled"] and "JACK" in api
+
+    def restart_midi(self) -> None:
+        """Reopen the MIDI ports (after the JACK server they lived on came back).
+
+        Runs in its own thread: closing a client of a dead JACK server takes seconds, and the
+        worker must not wait for it. Beats meanwhile reach the other outputs only.
+        """
+        old = (self.midi, self.tap, self.midi_port)
+        self.midi = self.tap = self.midi_port = None
+
+        def reopen():
+            for o in old:
+                if o is not None:
+                    try:
+                        o.close()
+                    except Exception:
+                        pass
+            self._open_midi()
+        threading.Thread(target=reopen, name="beatd-midi-reopen", daemon=True).start()
 
     def beat(self, b: Beat) -> None:
         """Hand a scheduled beat to every beat output."""
@@ -143,18 +182,14 @@ class Outputs:
             self.midi.stop_clock()
 
     def close(self) -> None:
-        """Stop every output."""
-        for o in (self.osc, self.control, self.midi, self.tap, self.link):
+        """Stop every output (the MIDI clock sends Stop if it runs)."""
+        for o in (self.osc, self.control, self.link):
             if o is not None:
                 try:
                     o.close()
                 except Exception as exc:
                     log.warning("closing an output: %s", exc)
-        if self.midi_port is not None:
-            try:
-                self.midi_port.close()
-            except Exception:
-                pass
+        self._close_midi()
 
 
 class Daemon:
@@ -188,9 +223,6 @@ class Daemon:
         self.status = Status()
         self._build_tracker(cfg)
         self.level = LevelMeter(self.params.hop_length, self.params.sample_rate)
-        inp = cfg.section("input")
-        if inp["jack_client_name"]:
-            set_jack_client_name(inp["jack_client_name"])
         self.input: AudioInput | None = None
         self._open_input()          # raises AudioDeviceError on the first attempt
         self.outputs = Outputs(cfg, self.commands, lambda: self.status)
@@ -206,17 +238,14 @@ class Daemon:
                                 floor_db=sil["floor_db"], hysteresis_db=sil["hysteresis_db"])
 
     def _open_input(self) -> None:
-        """Open (or reopen) the input stream and reset every stage's stream state."""
+        """Start a capture process on the configured device; reset every stage's stream state."""
         inp = self.cfg.section("input")
-        self.device = resolve_device(inp["device"])
         channel = None if inp["channel"] == "mix" else int(inp["channel"])
-        if channel is not None and channel >= self.device.channels:
-            raise AudioDeviceError(f"input.channel = {channel}, but device "
-                                   f"{self.device.name!r} has {self.device.channels} channel(s)")
-        channels = inp["channels"] or (self.device.channels if channel is None else channel + 1)
-        self.input = AudioInput(self.device, channels=min(channels, self.device.channels),
+        self.input = AudioInput(inp["device"], channel=channel, channels=inp["channels"],
                                 samplerate=inp["samplerate"] or None,
-                                blocksize=inp["blocksize"], ring_seconds=inp["ring_seconds"])
+                                blocksize=inp["blocksize"], ring_seconds=inp["ring_seconds"],
+                                jack_client_name=inp["jack_client_name"])
+        self.device = self.input.device
         self.reader = HopReader(self.input.ring, self.input.samplerate, self.params.sample_rate,
                                 self.params.hop_length, channel=channel)
         if self.record is not None:
@@ -238,7 +267,6 @@ class Daemon:
         # The MIDI clock and OSC sender threads must get the GIL within a fraction of a
         # millisecond when their deadline comes; CPython's default switch interval is 5 ms.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.input.start()
         self._worker.start()
         log.info("listening on %r (%s, %d ch @ %.0f Hz); model %s at %d Hz, %.0f frames/s",
                  self.device.name, self.device.hostapi, self.input.channels,
@@ -256,8 +284,6 @@ class Daemon:
     def join(self, timeout: float | None = None) -> None:
         """Wait for the worker, stop the outputs (MIDI Stop), close the stream, write dumps."""
         self._worker.join(timeout)
-        # the stream first: rtmidi's JACK client close holds the GIL while it waits for the
-        # JACK cycle, which (in sync mode) waits for PortAudio's callback, which needs the GIL
         self._close_input(self.input)
         self.outputs.close()
         self._write_dumps()
@@ -269,21 +295,16 @@ class Daemon:
         self._stop.wait(duration)
 
     @staticmethod
-    def _close_input(inp: AudioInput | None, timeout: float = 1.0) -> None:
-        """Close a stream without ever hanging: PortAudio can block forever on a dead server."""
-        if inp is None:
-            return
-        th = threading.Thread(target=inp.close, daemon=True)
-        th.start()
-        th.join(timeout)
-        if th.is_alive():
-            log.warning("the audio stream did not close within %.1f s; abandoned", timeout)
+    def _close_input(inp: AudioInput | None) -> None:
+        """Stop the capture process (never hangs: it is killed if it does not exit)."""
+        if inp is not None:
+            inp.close()
 
     def _write_dumps(self) -> None:
         if self.record is not None:
             import soundfile as sf
             y = np.concatenate(self._recorded) if self._recorded else np.zeros(0, np.float32)
-            sf.write(str(self.record), y, int(self.input.samplerate), subtype="FLOAT")
+            sf.write(str(self.record), y, int(self.clock.rate), subtype="FLOAT")
         if self.dump_features is not None:
             f = np.stack(self._frames) if self._frames else np.zeros((0, self.params.n_features))
             np.save(self.dump_features, f.astype(np.float32))
@@ -291,10 +312,10 @@ class Daemon:
     # ------------------------------------------------------------------ time conversion
     def _stream_to_monotonic(self, t: float) -> float:
         """Stream seconds (model-rate time base) -> time.monotonic() when heard at the input."""
-        return self.clock.monotonic_time(t * self.input.samplerate)
+        return self.clock.monotonic_time(t * self.clock.rate)
 
     def _monotonic_to_stream(self, t: float) -> float:
-        return self.clock.sample_at_monotonic(t) / self.input.samplerate
+        return self.clock.sample_at_monotonic(t) / self.clock.rate
 
     # ------------------------------------------------------------------ worker
     def _apply(self, cmd) -> None:
@@ -331,16 +352,11 @@ class Daemon:
                 cfg.section("silence") != old.section("silence"):
             self._build_tracker(cfg)
             log.info("tracker settings reloaded (tracking restarts)")
-        midi_changed = cfg.section("midi") != old.section("midi")
         reopen = cfg.section("input") != old.section("input")
-        if midi_changed and not reopen and self.input is not None:
-            # MIDI ports can only be closed/opened safely with the stream stopped (see join)
-            log.info("MIDI settings changed: the audio stream restarts")
-            reopen = True
         if reopen:
             self._close_input(self.input)
             self.input = None
-        if midi_changed or any(cfg.section(s) != old.section(s) for s in ("osc", "link")):
+        if any(cfg.section(s) != old.section(s) for s in ("osc", "midi", "link")):
             self.outputs.close()
             self.outputs = Outputs(cfg, self.commands, lambda: self.status)
             log.info("outputs reloaded")
@@ -355,14 +371,15 @@ class Daemon:
         self._close_input(self.input)
         self.input = None
         try:
-            rescan_devices()
             self._open_input()
-            self.input.start()
         except Exception as exc:
             log.debug("reopen failed: %s", exc)
             self.input = None
             return False
         log.info("input back: %r (%.0f Hz)", self.device.name, self.input.samplerate)
+        if self.outputs.midi_on_jack:
+            self.outputs.restart_midi()      # its JACK client died with the server
+        self.outputs.publish(self.status)
         return True
 
     def _publish(self, now: float, candidates: bool) -> None:
@@ -405,7 +422,7 @@ class Daemon:
             last_cb[1] = now
             return True
         timeout = self.cfg.section("service")["device_timeout_s"]
-        if now - last_cb[1] < timeout and not inp.finished:
+        if now - last_cb[1] < timeout and inp.alive:
             return True
         self.stats.device_losses += 1
         log.error("input device %r lost (no audio for %.1f s); retrying", self.device.name,
@@ -453,7 +470,6 @@ class Daemon:
             self._block_count, starts, adcs = ring.blocks_since(self._block_count)
             if len(starts):
                 self.clock.update(starts, adcs)
-                self.clock.set_monotonic_offset(self.input.stream_time, time.monotonic())
             for hop in self.reader.hops():
                 self._process_hop(hop, status_every)
             self._account(ring)

@@ -272,8 +272,15 @@ def evaluate_dirs(dirs, predictor: Callable[[Path], Prediction], name: str | Non
                   progress: Callable[[str], None] | None = None) -> Evaluation:
     """Score ``predictor`` (audio path -> :class:`Prediction`, or an array of beat times) on
     every annotated file in ``dirs``; ``str()`` of the result is the markdown table."""
+    return evaluate_files(annotated_files(dirs), predictor, name, progress)
+
+
+def evaluate_files(pairs, predictor: Callable[[Path], Prediction], name: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> Evaluation:
+    """Like :func:`evaluate_dirs` for explicit ``(audio, .beats)`` pairs."""
     ev = Evaluation(name or getattr(predictor, "__name__", "tracker"))
-    for audio, beats in annotated_files(dirs):
+    for audio, beats in pairs:
+        audio, beats = Path(audio), Path(beats)
         ref, _ = load_beats(beats)
         pred = predictor(audio)
         if not isinstance(pred, Prediction):

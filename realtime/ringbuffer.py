@@ -3,14 +3,35 @@
 The audio callback (producer) copies each block into preallocated numpy storage and then
 publishes it by advancing a monotonically increasing write counter; the worker (consumer) reads
 behind it and advances its own read counter. Each counter has exactly one writer, so no lock is
-needed: under CPython a published integer is seen whole, and the data is written before the
-counter that makes it visible. A block that does not fit is dropped whole and counted, never
-silently lost. Each block's first sample index and its ADC time are kept in a second ring so the
-reader can tell when any sample was heard.
+needed: the data is written before the counter that makes it visible, and a counter is one
+aligned 8-byte store (atomic, and seen in program order on x86-64; on weakly ordered CPUs the
+interpreter's own barriers around the GIL hand-off serve the same purpose). A block that does
+not fit is dropped whole and counted, never silently lost. Each block's first sample index and
+its capture time are kept in a second ring so the reader can tell when any sample was heard.
+
+The storage can live in shared memory (:meth:`RingBuffer.create_shared` /
+:meth:`RingBuffer.attach_shared`) so that the audio callback runs in a small capture process
+(see :mod:`realtime.capture`) while the worker reads in the daemon.
 """
 from __future__ import annotations
 
+from multiprocessing import shared_memory
+
 import numpy as np
+
+# int64 header slots
+_WRITE, _READ, _BLOCKS, _DROP_SAMPLES, _DROP_BLOCKS, _OVERFLOWS, _CALLBACKS, _HEARTBEAT, \
+    _STATE = range(9)
+_HEADER = 16  # int64 slots reserved
+
+
+def _layout(capacity: int, channels: int, max_blocks: int) -> tuple[int, int, int, int]:
+    """Byte offsets: header, block starts, block times, data; and the total size."""
+    h = _HEADER * 8
+    s = h + max_blocks * 8
+    t = s + max_blocks * 8
+    total = t + capacity * channels * 4
+    return h, s, t, total
 
 
 class RingBuffer:
@@ -30,19 +51,66 @@ class RingBuffer:
     1
     """
 
-    def __init__(self, capacity: int, channels: int = 1, max_blocks: int = 4096) -> None:
+    def __init__(self, capacity: int, channels: int = 1, max_blocks: int = 4096,
+                 buffer=None) -> None:
         self.capacity = int(capacity)
         self.channels = int(channels)
-        self._data = np.zeros((self.capacity, self.channels), np.float32)
-        # per-block timing: first sample index (as float64, exact below 2**53) and ADC time
         self._max_blocks = int(max_blocks)
-        self._block_start = np.zeros(self._max_blocks, np.float64)
-        self._block_adc = np.zeros(self._max_blocks, np.float64)
-        self._write = 0          # samples ever written (producer only)
-        self._read = 0           # samples ever read (consumer only)
-        self._blocks = 0         # blocks ever written (producer only)
-        self._dropped_samples = 0  # producer only
-        self._dropped_blocks = 0   # producer only
+        h, s, t, total = _layout(self.capacity, self.channels, self._max_blocks)
+        if buffer is None:
+            buffer = bytearray(total)
+        self._ctr = np.ndarray(_HEADER, np.int64, buffer, 0)
+        self._block_start = np.ndarray(self._max_blocks, np.float64, buffer, h)
+        self._block_adc = np.ndarray(self._max_blocks, np.float64, buffer, s)
+        self._data = np.ndarray((self.capacity, self.channels), np.float32, buffer, t)
+        self._shm: shared_memory.SharedMemory | None = None
+
+    # ---------------------------------------------------------------- shared memory
+    @classmethod
+    def create_shared(cls, capacity: int, channels: int, max_blocks: int = 4096
+                      ) -> "RingBuffer":
+        """A new ring in a shared-memory block (``.shm_name`` names it for the other side)."""
+        total = _layout(capacity, channels, max_blocks)[3]
+        shm = shared_memory.SharedMemory(create=True, size=total)
+        rb = cls(capacity, channels, max_blocks, shm.buf)
+        rb._ctr[:] = 0
+        rb._shm = shm
+        return rb
+
+    @classmethod
+    def attach_shared(cls, name: str, capacity: int, channels: int, max_blocks: int = 4096
+                      ) -> "RingBuffer":
+        """Open a ring made by :meth:`create_shared` in another process."""
+        try:
+            shm = shared_memory.SharedMemory(name=name, create=False, track=False)
+        except TypeError:   # Python < 3.13 registers every attach with its resource tracker,
+            shm = shared_memory.SharedMemory(name=name, create=False)   # which would unlink
+            from multiprocessing import resource_tracker                 # the block at exit
+            resource_tracker.unregister(shm._name, "shared_memory")
+        rb = cls(capacity, channels, max_blocks, shm.buf)
+        rb._shm = shm
+        return rb
+
+    @property
+    def shm_name(self) -> str | None:
+        """Name of the shared-memory block, or None for a private ring."""
+        return self._shm.name if self._shm is not None else None
+
+    def release(self, unlink: bool = False) -> None:
+        """Drop this process's mapping (and the block itself with ``unlink``)."""
+        if self._shm is None:
+            return
+        shm, self._shm = self._shm, None
+        del self._ctr, self._block_start, self._block_adc, self._data
+        try:
+            shm.close()
+        except BufferError:   # a view is still alive somewhere; the OS frees it at exit
+            pass
+        if unlink:
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
 
     # ---------------------------------------------------------------- producer side
     def write(self, block: np.ndarray, adc_time: float) -> bool:
@@ -50,66 +118,84 @@ class RingBuffer:
 
         Called from the audio callback: no allocation beyond numpy views, no lock, no I/O.
         """
+        ctr = self._ctr
         n = block.shape[0]
-        w = self._write
-        if w - self._read + n > self.capacity:
-            self._dropped_samples += n
-            self._dropped_blocks += 1
+        w = int(ctr[_WRITE])
+        if w - int(ctr[_READ]) + n > self.capacity:
+            ctr[_DROP_SAMPLES] += n
+            ctr[_DROP_BLOCKS] += 1
             return False
         start = w % self.capacity
         first = min(n, self.capacity - start)
         self._data[start:start + first] = block[:first]
         if first < n:
             self._data[:n - first] = block[first:]
-        b = self._blocks % self._max_blocks
+        nb = int(ctr[_BLOCKS])
+        b = nb % self._max_blocks
         self._block_start[b] = w
         self._block_adc[b] = adc_time
-        self._blocks += 1   # publish timing, then data
-        self._write = w + n
+        ctr[_BLOCKS] = nb + 1   # publish timing, then data
+        ctr[_WRITE] = w + n
         return True
+
+    def count_callback(self, overflow: bool) -> None:
+        """Producer bookkeeping per callback: callbacks seen, driver overflows (xruns)."""
+        self._ctr[_CALLBACKS] += 1
+        if overflow:
+            self._ctr[_OVERFLOWS] += 1
 
     # ---------------------------------------------------------------- consumer side
     def available(self) -> int:
         """Samples written and not yet read."""
-        return self._write - self._read
+        return int(self._ctr[_WRITE]) - int(self._ctr[_READ])
 
     def read_into(self, out: np.ndarray) -> bool:
         """Fill ``out`` (frames x channels) with the next samples; False if not enough yet."""
         n = out.shape[0]
-        r = self._read
-        if self._write - r < n:
+        r = int(self._ctr[_READ])
+        if int(self._ctr[_WRITE]) - r < n:
             return False
         start = r % self.capacity
         first = min(n, self.capacity - start)
         out[:first] = self._data[start:start + first]
         if first < n:
             out[first:] = self._data[:n - first]
-        self._read = r + n
+        self._ctr[_READ] = r + n
         return True
 
     @property
     def read_count(self) -> int:
         """Samples consumed so far: the stream index of the next sample to read."""
-        return self._read
+        return int(self._ctr[_READ])
 
     @property
     def write_count(self) -> int:
         """Samples published so far."""
-        return self._write
+        return int(self._ctr[_WRITE])
 
     @property
     def dropped_samples(self) -> int:
         """Samples the producer had to drop because the reader fell behind (overruns)."""
-        return self._dropped_samples
+        return int(self._ctr[_DROP_SAMPLES])
 
     @property
     def dropped_blocks(self) -> int:
         """Blocks dropped by the producer (overrun events)."""
-        return self._dropped_blocks
+        return int(self._ctr[_DROP_BLOCKS])
+
+    @property
+    def callbacks(self) -> int:
+        """Audio callbacks so far (liveness of the producer)."""
+        return int(self._ctr[_CALLBACKS])
+
+    @property
+    def overflows(self) -> int:
+        """Input overflows (xruns) the audio driver reported to the producer."""
+        return int(self._ctr[_OVERFLOWS])
 
     def latest_block(self) -> tuple[float, float] | None:
         """(first sample index, ADC time) of the newest published block, or None."""
-        n = self._blocks
+        n = int(self._ctr[_BLOCKS])
         if n == 0:
             return None
         b = (n - 1) % self._max_blocks
@@ -121,7 +207,7 @@ class RingBuffer:
         Returns ``(new_count, starts, adc_times)``; at most ``max_blocks`` most recent blocks are
         available (older ones have been overwritten).
         """
-        n = self._blocks
+        n = int(self._ctr[_BLOCKS])
         lo = max(count, n - self._max_blocks + 1)
         idx = np.arange(lo, n) % self._max_blocks
         return n, self._block_start[idx].copy(), self._block_adc[idx].copy()

@@ -12,16 +12,21 @@ madmom's online ``DBNBeatTrackingProcessor``:
   probability ``~ exp(-transition_lambda * |I'/I - 1|)``;
 * observation: states within ``+-beat_region * I`` frames of the beat (by default only the beat
   frame itself) see the beat activation ``a``, all others ``(1 - a) / (observation_lambda - 1)``;
-* every frame a small probability ``restart_prob`` is moved to a restart distribution over all
+* every frame a small probability ``eps`` is moved to a restart distribution over all
   states, weighted per tempo by the online tempo estimate (:mod:`realtime.tempo`) times a
   log-normal tempo prior. This is what lets the tracker re-lock after a tempo step or a wrong
-  lock in a few beats, which the purely local tempo transitions cannot do;
+  lock in a few beats, which the purely local tempo transitions cannot do. ``eps`` is
+  surprise-driven: the tracker keeps an exponential average (``fit_window_s``) of the
+  information gain ``log(P(a | tracked grid) / P(a | beats at random with the same tempo))``
+  of each frame's activation ``a``; ``eps = restart_prob * min(1, exp(-2 * gain per beat))``,
+  so a grid that predicts the beats well is not disturbed (no octave flips on strong
+  off-beats), while one that stops predicting them re-locks quickly;
 * at each beat (phase 0) the hypothesis of tempo ``T`` is weighted by
   ``(w(T) / max w) ** tempo_weight``, ``w`` = online comb score (plus a small floor) times the
   prior: the longer-term periodicity and the prior settle the metrical level (80 or 160 BPM)
   where the local evidence is ambiguous (off-beat peaks, weak beats);
-* while there is no beat evidence (the peak envelope of the activation is below
-  ``evidence_floor``), the filter coasts: it predicts without applying observations, so the phase
+* while there is no beat evidence (the peak envelope of the activation above its running
+  mean is below ``evidence_floor``), the filter coasts: it predicts without applying observations, so the phase
   is carried through breaks.
 
 *Prediction.* From the filtered distribution the tracker derives, each frame, the posterior
@@ -43,7 +48,8 @@ Confidence
 ``BeatEvent.confidence = p_window * salience``, in [0, 1]:
 
 * ``p_window``: the tracker's posterior probability that the beat falls within
-  ``+-confidence_window_ms`` (70 ms, the usual evaluation tolerance) of the emitted time;
+  ``+-confidence_window_ms`` (70 ms, the usual evaluation tolerance; at most 10 % of the beat
+  period) of the emitted time;
 * ``salience``: an exponentially weighted mean (over about 3 beats) of the peak network beat
   activation (a probability) around the recent emitted beats; it decays when the beats are
   not in the audio, e.g. while holding through a break.
@@ -116,16 +122,22 @@ class TrackerParams:
         beat frame, which keeps sharp activation peaks from favouring faster metrical levels).
     activation_floor : activations are clipped to ``[floor, 1 - floor]`` before the filter
         (one missed or spurious beat then cannot erase a hypothesis).
-    restart_prob : probability per frame of jumping to the restart distribution (re-locking).
+    restart_prob : probability per frame of jumping to the restart distribution (re-locking)
+        while the tracked grid explains the activation no better than chance; it shrinks as
+        ``exp(-2 * gain per beat)`` when the grid predicts the beats well (see the module doc).
+    fit_window_s : time constant of the average information gain that drives re-locking.
     tempo_weight : exponent of the per-beat tempo weight (online tempo score times prior,
         relative to the best tempo); 0 disables it.
     lookahead_ms : commit a beat this long before its time (relative to the newest sample).
     confidence_window_ms : half width of the window for ``p_window`` (see Confidence).
     lock_threshold : ``p_window`` needed to start emitting (LOCKING -> LOCKED).
+    lock_gain : and the average information gain per beat (nats) must exceed this: the grid
+        must predict the activation better than chance (keeps random peaks from locking).
     unlock_threshold, unlock_s : LOCKED falls back to LOCKING after ``p_window`` stayed below
         ``unlock_threshold`` for ``unlock_s`` seconds while there was beat evidence.
-    evidence_floor : the peak envelope of the beat activation must reach this for beat evidence.
-    evidence_decay_s : time constant of that peak envelope (seconds).
+    evidence_floor : the peak envelope of the beat activation above its running mean must reach
+        this for beat evidence.
+    evidence_decay_s : time constant of that peak envelope and of the running mean (seconds).
     hold_s : how long beats continue through a break without evidence (HOLDING -> LOST).
     min_gap : a new beat must be at least this fraction of the beat period after the last one.
     meters : beats per bar considered by the bar tracker.
@@ -144,15 +156,17 @@ class TrackerParams:
     observation_lambda: float = 16.0
     beat_region: float = 0.0
     activation_floor: float = 0.01
-    restart_prob: float = 1e-4
+    restart_prob: float = 1e-3
+    fit_window_s: float = 2.0
     tempo_weight: float = 0.5
     lookahead_ms: float = 80.0
     confidence_window_ms: float = 70.0
     lock_threshold: float = 0.5
+    lock_gain: float = 0.0
     unlock_threshold: float = 0.25
     unlock_s: float = 1.5
     evidence_floor: float = 0.1
-    evidence_decay_s: float = 1.5
+    evidence_decay_s: float = 1.0
     hold_s: float = 4.0
     min_gap: float = 0.6
     meters: tuple = (3, 4)
@@ -181,7 +195,7 @@ class TrackerParams:
 # numba kernels (no allocation)
 
 # indices into the kernel's float output vector
-_O_DSTAR, _O_DMEAN, _O_PWIN, _O_INTERVAL, _O_MASS, _O_SCALE = 0, 1, 2, 3, 4, 5
+_O_DSTAR, _O_DMEAN, _O_PWIN, _O_INTERVAL, _O_MASS, _O_SCALE, _O_PBEAT = 0, 1, 2, 3, 4, 5, 6
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -224,6 +238,7 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
     for k in range(hist.shape[0]):
         hist[k] = 0.0
     total = 0.0
+    p0sum = 0.0  # predicted probability mass of "a beat now" (before the observation)
     for i in range(nt):
         f = first[i]
         n = intervals[i]
@@ -233,7 +248,9 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
         add = eps * restart_t[i] / n
         sk = keep * mk * scale
         # phase 0 (the beat)
-        v = (keep * mk * tw[i] * tmass[i] + add) * ob
+        v = keep * mk * tw[i] * tmass[i] + add
+        p0sum += v
+        v *= ob
         fwd[f + c] = v
         hist[0] += v
         m = v
@@ -266,6 +283,10 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
                     m += v - v0
         tmass[i] = m
         total += m
+    # predicted beat probability of this frame: phase-0 mass / all mass, before the observation
+    rest = total - p0sum * ob
+    pre = p0sum + (rest / onb if onb > 0.0 else rest)
+    out[_O_PBEAT] = p0sum / pre if pre > 0.0 else 0.0
     if total <= 0.0 or not np.isfinite(total):
         # numerical collapse: restart from the restart distribution
         total = 0.0
@@ -324,7 +345,7 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
             best = hist_c[k]
             dstar = k
     w = win
-    cap = int(0.2 * interval)
+    cap = int(0.1 * interval)
     if cap < w:
         w = cap
     if w < 1:
@@ -559,6 +580,7 @@ class BeatTracker:
         self._out = np.zeros(8, np.float64)
         self._win = max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))
         self._env_decay = math.exp(-1.0 / (p.evidence_decay_s * fps))
+        self._gain_decay = math.exp(-1.0 / (p.fit_window_s * fps))
         self._lookahead_frames = (p.lookahead_ms * 1e-3 + self._delay_s) * fps
         # bar HMM
         meters = [int(m) for m in p.meters]
@@ -589,6 +611,9 @@ class BeatTracker:
         self.state = TrackerState.LISTENING
         self._was_locked = False
         self._env = 0.0
+        self._base = 0.0
+        self._gain = 0.0
+        self._interval = 50.0
         self._state_since = 0
         self._low_since = -1
         self._hold_start = 0
@@ -670,22 +695,41 @@ class BeatTracker:
         tempo.frames_done += 1
         if k % 25 == 0:
             self._refresh_restart()
+        # beat evidence: peak envelope of the activation above its slow running mean (a flat
+        # activation, however high, is no evidence of beats)
+        if k == 0:
+            self._base = b
+        self._base += (1.0 - self._env_decay) * (b - self._base)
         env = self._env * self._env_decay
-        if b > env:
-            env = b
+        c = b - self._base
+        if c > env:
+            env = c
         self._env = env
         evidence = env >= p.evidence_floor
         manual = self._manual_until >= (k + 1.0) * self._hop_s
         a = min(max(b, p.activation_floor), 1.0 - p.activation_floor)
         out = self._out
+        eps = 0.0
+        if evidence:
+            # re-locking pressure: full restart_prob while the tracked grid predicts the
+            # activation no better than chance, vanishing as its predictions get good
+            eps = p.restart_prob * min(1.0, math.exp(-2.0 * self._gain * self._interval))
         _dbn_step(a, evidence, self._fwd, self._first, self._intervals, self._c0, self._band_lo,
                   self._band_hi, self._trans, self._mask, self._tw, self._restart_t,
-                  p.restart_prob if evidence else 0.0, self._half_width, self._onb_scale,
+                  eps, self._half_width, self._onb_scale,
                   self._lastbuf, self._hist, self._hist_c, self._tmass, self._win_lo,
                   self._win_hi, self._win, out)
         pwin = out[2]  # _O_PWIN
         self.p_window = pwin
         interval = out[3]  # _O_INTERVAL
+        self._interval = interval
+        if evidence:
+            # information gain of the tracker's beat prediction over a tempo-only null model
+            onb = (1.0 - a) * self._onb_scale
+            pb = out[6]  # _O_PBEAT
+            pi = 1.0 / interval
+            g = math.log((pb * a + (1.0 - pb) * onb) / (pi * a + (1.0 - pi) * onb))
+            self._gain += (1.0 - self._gain_decay) * (g - self._gain)
         self.bpm = self.locked_bpm if self.locked_bpm else 60.0 * self.fps / interval
         d_mean = out[1]  # _O_DMEAN
         t_pred = (k + d_mean + 1.0) * self._hop_s - self._delay_s
@@ -703,7 +747,8 @@ class BeatTracker:
         if self.state == TrackerState.LOCKING:
             if not evidence and not manual:
                 self._set_state(TrackerState.LOST if self._was_locked else TrackerState.LISTENING)
-            elif (pwin >= p.lock_threshold and d_mean >= self._lookahead_frames) or manual:
+            elif (pwin >= p.lock_threshold and d_mean >= self._lookahead_frames
+                  and self._gain * interval >= p.lock_gain) or manual:
                 self._set_state(TrackerState.LOCKED)
         elif self.state == TrackerState.LOCKED:
             if not evidence and not manual:

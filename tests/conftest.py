@@ -42,3 +42,10 @@ def beatd_env(jack_server) -> dict:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def model_path() -> str:
+    """The model the daemon tests run: the shipped one (``BEATD_MODEL`` overrides it)."""
+    from realtime.network import default_model_path
+    return os.environ.get("BEATD_MODEL") or str(default_model_path())

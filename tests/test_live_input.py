@@ -37,9 +37,12 @@ def make_test_signal(sr: int, seconds: float, bpm: float = 120.0, seed: int = 1)
     return np.clip(y, -1, 1).astype(np.float32)
 
 
-def start_daemon(tmp_path: Path, env: dict, extra: list[str] | None = None) -> subprocess.Popen:
+def start_daemon(tmp_path: Path, env: dict, model: str, extra: list[str] | None = None,
+                 config: str = "") -> subprocess.Popen:
     cfg = tmp_path / "beatd.toml"
-    cfg.write_text('[input]\ndevice = "default"\nchannel = 0\njack_client_name = "beatd"\n')
+    cfg.write_text('[input]\ndevice = "default"\nchannel = 0\njack_client_name = "beatd"\n'
+                   f'[model]\npath = "{model}"\n[midi]\nenabled = false\n'
+                   '[osc]\nenabled = false\ncontrol_port = 0\n' + config)
     return subprocess.Popen(
         [sys.executable, "-m", "realtime.cli", "run", "--config", str(cfg),
          "--record", str(tmp_path / "rec.wav"), "--dump-features", str(tmp_path / "live.npy"),
@@ -71,13 +74,13 @@ def stop_daemon(proc: subprocess.Popen) -> str:
     return err
 
 
-def test_live_frames_equal_file_frames(tmp_path, jack_server, beatd_env):
+def test_live_frames_equal_file_frames(tmp_path, jack_server, beatd_env, model_path):
     sr = jack_server.rate
     y = make_test_signal(sr, 4.0)
     wav = tmp_path / "in.wav"
     sf.write(wav, y, sr, subtype="FLOAT")
 
-    proc = start_daemon(tmp_path, beatd_env)
+    proc = start_daemon(tmp_path, beatd_env, model_path)
     try:
         wait_ready(proc)
         wait_for_port("beatd:in_0")

@@ -120,7 +120,9 @@ def test_predictive_emission_commits_ahead_of_the_beat():
 
 def test_no_beats_in_silence_or_noise_floor():
     rng = np.random.default_rng(0)
-    for beat in (np.zeros(1000), rng.uniform(0.0, 0.12, 1000)):
+    # silence, a low noise floor, and a flat (featureless) activation, however high
+    for beat in (np.zeros(1000), rng.uniform(0.0, 0.12, 1000), rng.uniform(0.45, 0.55, 1000),
+                 rng.uniform(0.0, 0.3, 1000)):
         tr = BeatTracker()
         events, _ = run(tr, beat)
         assert events == []

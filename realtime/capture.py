@@ -1,0 +1,113 @@
+"""The capture process: PortAudio input stream -> shared-memory ring buffer. Nothing else.
+
+The daemon runs PortAudio in this small child process so that a device that vanishes (a USB
+microphone unplugged, the JACK server restarted) can never hang or abort the daemon: PortAudio
+cannot re-initialise after its JACK server died (closing the stream hangs, ``Pa_Terminate``
+aborts on an assertion), so the daemon kills this process and starts a fresh one instead.
+
+Protocol (one JSON object per line): the child resolves the device and prints ``{"device":
+{...}}`` (or ``{"error": ..., "kind": ...}`` and exits 3); the parent answers on stdin with the
+shared ring's name and size; the child opens the stream and prints ``{"ready": ...}``. The
+callback copies each block, stamped with its ADC time converted to ``time.monotonic()``, into
+the ring. The child exits when its stdin closes (the parent is gone) or on SIGTERM, without
+calling ``Pa_Terminate``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+
+def _say(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def make_callback(ring, state: dict):
+    """The PortAudio callback: copy the block and its ADC time into ``ring``, nothing else.
+
+    ``state["offset"]`` (stream time -> ``time.monotonic()``) is kept current by the process's
+    main thread.
+    """
+    def callback(indata, frames, t, status) -> None:
+        adc = t.inputBufferAdcTime
+        if adc <= 0.0:
+            adc = t.currentTime
+        ring.write(indata, adc + state["offset"])
+        ring.count_callback(bool(status.input_overflow))
+    return callback
+
+
+def main() -> int:
+    """Entry point: ``python -m realtime.capture '<json options>'``."""
+    opts = json.loads(sys.argv[1])
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd of our own
+    from .audio_input import (AudioDeviceError, device_dict, open_stream, resolve_device,
+                              set_jack_client_name)
+    from .ringbuffer import RingBuffer
+    try:
+        if opts.get("jack_client_name"):
+            set_jack_client_name(opts["jack_client_name"])
+        dev = resolve_device(opts.get("device"))
+    except AudioDeviceError as exc:
+        _say({"error": str(exc), "kind": exc.kind})
+        os._exit(3)
+    _say({"device": device_dict(dev)})
+    reply = json.loads(sys.stdin.readline() or "{}")
+    if "shm" not in reply:
+        os._exit(0)
+    ring = RingBuffer.attach_shared(reply["shm"], reply["capacity"], reply["channels"],
+                                    reply["max_blocks"])
+    state = {"offset": 0.0}
+    callback = make_callback(ring, state)
+
+    try:
+        stream = open_stream(dev, reply["channels"], reply["samplerate"],
+                             opts.get("blocksize", 0), callback)
+        state["offset"] = time.monotonic() - stream.time
+        stream.start()
+    except AudioDeviceError as exc:
+        _say({"error": str(exc), "kind": exc.kind})
+        os._exit(3)
+    _say({"ready": True, "latency": float(stream.latency)})
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the daemon decides when we stop
+
+    def watch_parent() -> None:
+        sys.stdin.read()          # returns at EOF: the parent closed the pipe or died
+        stop.set()
+    threading.Thread(target=watch_parent, daemon=True).start()
+
+    while not stop.wait(0.05):
+        # keep the stream-time -> monotonic offset current (slowly: the callback reads it)
+        try:
+            off = time.monotonic() - stream.time
+        except Exception:
+            break
+        d = off - state["offset"]
+        state["offset"] += 0.05 * d if abs(d) < 0.05 else d
+        ring._ctr[7] += 1   # heartbeat
+        if not stream.active:
+            break
+    # Close cleanly while the device is alive (a JACK client that just vanishes stalls a
+    # synchronous JACK server's graph for many seconds). After a server loss closing hangs and
+    # Pa_Terminate aborts on an assertion: then give up after a second and just leave.
+    def close() -> None:
+        stream.abort(ignore_errors=True)
+        stream.close(ignore_errors=True)
+        import sounddevice
+        sounddevice._terminate()
+    th = threading.Thread(target=close, daemon=True)
+    th.start()
+    th.join(1.0)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -91,8 +91,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon.stop()
     daemon.join(timeout=2.0)
     s = daemon.stats
-    log.info("stopped: %d frames, %d beats, %d overrun block(s), %d xrun(s), %d device loss(es)",
-             s.frames, s.beats, s.dropped_blocks, s.xruns, s.device_losses)
+    log.info("stopped: %d frames, %d beats, %d overrun block(s), %d xrun(s), %d device "
+             "loss(es), %d non-finite sample(s) replaced", s.frames, s.beats, s.dropped_blocks,
+             s.xruns, s.device_losses, s.nonfinite_samples)
     return EX_OK
 
 
@@ -240,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--record", metavar="WAV", help="write the captured input here at exit")
     sp.add_argument("--dump-features", metavar="NPY", help="write all feature frames at exit")
     sp.add_argument("--events", metavar="FILE",
-                    help="append each emitted beat (stream time, beat in bar, BPM, confidence)")
+                    help="append each emitted beat (monotonic time, stream time, beat in bar, "
+                    "BPM, confidence)")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("analyze", help="beats of an audio file (same causal pipeline)",

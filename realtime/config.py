@@ -186,8 +186,12 @@ class Config:
 def defaults() -> Config:
     """The configuration with every key at its default."""
     import copy
-    return Config({s: {k: copy.deepcopy(key.default) for k, key in keys.items()}
-                   for s, keys in SCHEMA.items()})
+    cfg = Config({s: {k: copy.deepcopy(key.default) for k, key in keys.items()}
+                  for s, keys in SCHEMA.items()})
+    cfg.values["osc"]["target"] = [
+        {**{k: copy_default(s.default) for k, s in OSC_TARGET_KEYS.items()}, **t}
+        for t in cfg.values["osc"]["target"]]
+    return cfg
 
 
 def _check_value(spec: Key, value: Any, name: str, where: str) -> Any:
@@ -315,9 +319,6 @@ def load(path: str | Path | None) -> Config:
                 continue
             cfg.values[section][key] = _check_value(spec, value, f"{section}.{key}",
                                                     where(section, key))
-    cfg.values["osc"]["target"] = [
-        {**{k: copy_default(s.default) for k, s in OSC_TARGET_KEYS.items()}, **t}
-        for t in cfg.values["osc"]["target"]]
     _check_stage_params(cfg, path, text)
     return cfg
 

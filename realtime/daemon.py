@@ -200,7 +200,8 @@ class Daemon:
     cfg : validated configuration.
     record : write the captured device-rate audio (selected channel or mix) here at exit.
     dump_features : write every feature frame (``.npy``, frames x features) here at exit.
-    events_log : append every emitted beat as a line ``stream_time beat_in_bar bpm confidence``.
+    events_log : append every emitted beat as a line ``monotonic_time stream_time beat_in_bar
+        bpm confidence`` (tab-separated; stream time restarts after a device is reopened).
     """
 
     def __init__(self, cfg: Config, record: str | Path | None = None,
@@ -411,8 +412,8 @@ class Daemon:
         self.status = Status(**{**st.__dict__, "last_beat_when": when,
                                 "beat_in_bar": ev.beat_in_bar})
         if self._events_file is not None:
-            self._events_file.write(f"{ev.time:.4f}\t{ev.beat_in_bar}\t{ev.bpm:.2f}\t"
-                                    f"{ev.confidence:.3f}\n")
+            self._events_file.write(f"{when:.4f}\t{ev.time:.4f}\t{ev.beat_in_bar}\t"
+                                    f"{ev.bpm:.2f}\t{ev.confidence:.3f}\n")
 
     def _check_device(self, now: float, last_cb: list) -> bool:
         """True while the device delivers; on loss: report, stop the clock, close the stream."""

@@ -123,7 +123,8 @@ def render(v: View, now: float) -> Panel:
     cands.add_column("score", justify="right")
     for bpm, score in v.candidates[:5]:
         cands.add_row(f"{bpm:6.1f} BPM", f"{score:5.2f}")
-    state = Text(f"state {v.state.upper():9s}", style="bold green" if locked else "bold yellow")
+    state = Text(f"state {v.state.upper():9s} {v.bpm:6.1f} BPM",
+                 style="bold green" if locked else "bold yellow")
     info = Text(f"   device {v.device or '?'}   overruns {v.overruns}   xruns {v.xruns}   "
                 f"beats {v.beats}", style="dim")
     body = Group(Align.center(big), Text(""), Align.center(bar), Text(""), state + info, conf,

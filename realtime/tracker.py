@@ -259,14 +259,12 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
         for p in range(1, lim):
             q = f + c + p
             v = (fwd[q] * sk + add) * onb
-            v = v if v > 1e-280 else 0.0
             fwd[q] = v
             hist[n - p] += v
             m += v
         for p in range(max(lim, 1), n):
             q = f + c + p - n
             v = (fwd[q] * sk + add) * onb
-            v = v if v > 1e-280 else 0.0
             fwd[q] = v
             hist[n - p] += v
             m += v
@@ -312,10 +310,14 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
     # MAP tempo cluster: the +-10 % window of tempi with the most mass
     imap = 0
     bm = -1.0
+    cum = lastbuf  # reuse as prefix sums of the tempo masses (lastbuf is free now)
+    acc = 0.0
     for i in range(nt):
-        cm = 0.0
-        for j in range(win_lo[i], win_hi[i]):
-            cm += tmass[j]
+        cum[i] = acc
+        acc += tmass[i]
+    for i in range(nt):
+        hi = win_hi[i]
+        cm = (acc if hi >= nt else cum[hi]) - cum[win_lo[i]]
         if cm > bm:
             bm = cm
             imap = i
@@ -713,7 +715,9 @@ class BeatTracker:
         if evidence:
             # re-locking pressure: full restart_prob while the tracked grid predicts the
             # activation no better than chance, vanishing as its predictions get good
-            eps = p.restart_prob * min(1.0, math.exp(-2.0 * self._gain * self._interval))
+            # (floored at 1e-12: the restart mass also keeps every state far from denormals)
+            eps = max(1e-12, p.restart_prob * min(1.0, math.exp(-2.0 * self._gain *
+                                                                 self._interval)))
         _dbn_step(a, evidence, self._fwd, self._first, self._intervals, self._c0, self._band_lo,
                   self._band_hi, self._trans, self._mask, self._tw, self._restart_t,
                   eps, self._half_width, self._onb_scale,

@@ -19,6 +19,11 @@ def test_shipped_config_documents_every_key_with_its_default():
     for section, keys in config_mod.SCHEMA.items():
         assert re.search(rf"^\[{re.escape(section)}\]", text, re.M), f"[{section}] missing"
         for key in keys:
+            if (section, key) == ("osc", "target"):
+                assert "[[osc.target]]" in text
+                for k in config_mod.OSC_TARGET_KEYS:
+                    assert re.search(rf"^{k}\s*=", text, re.M), f"osc.target.{k} missing"
+                continue
             assert re.search(rf"^{re.escape(key)}\s*=", text, re.M), f"{section}.{key} missing"
 
 
@@ -63,3 +68,30 @@ def test_values_override_defaults(tmp_path):
     assert cfg.section("input")["device"] == 3
     assert cfg.section("input")["samplerate"] == 44100.0
     assert cfg.section("input")["ring_seconds"] == 4.0
+
+
+def test_osc_targets_are_checked_with_their_lines(tmp_path):
+    p = write(tmp_path, '[osc]\nenabled = true\n\n[[osc.target]]\nport = 9000\n\n'
+                        '[[osc.target]]\nport = 9002\nmesages = ["beat"]\n')
+    with pytest.raises(ConfigError, match=r"c\.toml:7: unknown key osc\.target\.mesages"):
+        load(p)
+    p = write(tmp_path, '[[osc.target]]\nport = 9000\nmessages = ["beat", "sparkle"]\n')
+    with pytest.raises(ConfigError, match=r"c\.toml:3: osc\.target\.messages: unknown"):
+        load(p)
+    p = write(tmp_path, '[[osc.target]]\nport = "nine"\n')
+    with pytest.raises(ConfigError, match=r"c\.toml:2: osc\.target\.port must be an integer"):
+        load(p)
+    cfg = load(write(tmp_path, '[[osc.target]]\nport = 9100\nlatency_ms = -25\n'
+                               '[[osc.target]]\nhost = "10.0.0.2"\nport = 7000\n'))
+    t = cfg.section("osc")["target"]
+    assert [x["port"] for x in t] == [9100, 7000]
+    assert t[0]["latency_ms"] == -25.0 and t[1]["prefix"] == "/beatd"
+
+
+def test_stage_params_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match=r"min_bpm < max_bpm"):
+        load(write(tmp_path, '[tracker]\nmin_bpm = 180.0\nmax_bpm = 90.0\n'))
+    with pytest.raises(ConfigError, match=r":2: tracker\.meters"):
+        load(write(tmp_path, '[tracker]\nmeters = [1, 4]\n'))
+    with pytest.raises(ConfigError, match=r":2: midi\.note_channel = 16"):
+        load(write(tmp_path, '[midi]\nnote_channel = 16\n'))

@@ -934,8 +934,10 @@ class BeatTracker:
         return self._scale_tempo(0.5)
 
     def lock_tempo(self, bpm: float | None = None, tolerance: float = 0.02) -> float:
-        """Hold the tempo at ``bpm`` (default: the current tempo) within ``+-tolerance``; the phase
-        still follows the audio, and holding never times out while locked. Returns the BPM."""
+        """Hold the tempo at ``bpm`` (default: the current tempo). The tracker's tempo states are
+        restricted to ``+-tolerance`` around it, and beats come from a steady clock at exactly
+        ``bpm`` whose phase the audio may pull by at most ``lock_correction`` of a period per
+        beat; holding never times out while locked. Returns the BPM."""
         if bpm is None:
             bpm = self.bpm if self.bpm > 0 else self.params.prior_bpm
         bpm = float(min(max(bpm, self.params.min_bpm), self.params.max_bpm))

@@ -87,6 +87,24 @@ def test_tempo_step_relocks_within_3_s():
     assert np.all(np.diff(est) > 0.5 * 60 / 130)
 
 
+def test_follows_tempo_drift():
+    # 110 -> 126 BPM linearly over 20 s (an accelerando): beats stay on the drifting grid
+    t, times = 0.5, []
+    while t < 22.0:
+        times.append(t)
+        bpm = 110.0 + 16.0 * min(1.0, max(0.0, (t - 1.0) / 20.0))
+        t += 60.0 / bpm
+    truth = np.array(times)
+    beat, down = activations(truth, 22.0, meter=0)
+    events, _ = run(BeatTracker(), beat, down)
+    est = np.array([e.time for e in events])
+    assert time_to_lock(est, truth, tol=0.02) <= 2.0
+    inside = est[(est > 3.0) & (est < truth[-1] + 0.05)]
+    assert len(inside) >= len(truth[truth > 3.0]) - 1
+    assert np.all(nearest_err(inside, truth) <= 0.025)
+    assert abs(events[-1].bpm - 126) < 3
+
+
 def test_noisy_activations_lock():
     rng = np.random.default_rng(3)
     truth = beat_times(120.0, 0.5, 20.0)

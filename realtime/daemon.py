@@ -26,12 +26,10 @@ from .audio_input import AudioDeviceError, AudioInput
 from .clock import StreamClock
 from .config import Config
 from .events import Beat, Status
-from .frontend import Frontend
 from .hop_reader import HopReader
-from .level import LevelMeter
-from .network import BeatNetwork, default_model_path
 from .osc_control import Command
-from .tracker import BeatTracker, SilenceGate, TrackerState
+from .pipeline import Pipeline
+from .tracker import TrackerState
 
 log = logging.getLogger("beatd")
 
@@ -217,27 +215,16 @@ class Daemon:
         self._stop = threading.Event()
         self._recorded: list[np.ndarray] = []
         self._frames: list[np.ndarray] = []
-        self.model_path = Path(cfg.section("model")["path"] or default_model_path())
-        self.network = BeatNetwork(self.model_path)
-        self.params = self.network.params
-        self.frontend = Frontend(self.params)
+        self.pipeline = Pipeline(cfg)
+        self.model_path = self.pipeline.model_path
+        self.params = self.pipeline.params
         self.status = Status()
-        self._build_tracker(cfg)
-        self.level = LevelMeter(self.params.hop_length, self.params.sample_rate)
         self.input: AudioInput | None = None
         self._open_input()          # raises AudioDeviceError on the first attempt
         self.outputs = Outputs(cfg, self.commands, lambda: self.status)
         self._worker = threading.Thread(target=self._work, name="beatd-worker", daemon=True)
 
     # ------------------------------------------------------------------ construction
-    def _build_tracker(self, cfg: Config) -> None:
-        fps = self.params.frame_rate
-        self.tracker = BeatTracker(config_mod.tracker_params(cfg), self.params,
-                                   config_mod.tempo_params(cfg, fps))
-        sil = cfg.section("silence")
-        self.gate = SilenceGate(self.params.hop_length, self.params.sample_rate,
-                                floor_db=sil["floor_db"], hysteresis_db=sil["hysteresis_db"])
-
     def _open_input(self) -> None:
         """Start a capture process on the configured device; reset every stage's stream state."""
         inp = self.cfg.section("input")
@@ -255,12 +242,8 @@ class Daemon:
         self._block_count = 0
         # counters of earlier streams, so the reported totals survive a reopen
         self._base = (self.stats.dropped_blocks, self.stats.dropped_samples, self.stats.xruns)
-        self.frontend.reset()
-        self.network.reset()
-        self.tracker.reset()
-        self.gate.reset()
-        self.level.reset()
-        self._last_state = self.tracker.state
+        self.pipeline.reset()
+        self._last_state = self.pipeline.tracker.state
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -324,7 +307,7 @@ class Daemon:
         if isinstance(cmd, tuple) and cmd[0] == "reload":
             self._reload(cmd[1])
             return
-        tr = self.tracker
+        tr = self.pipeline.tracker
         t = self._monotonic_to_stream(cmd.when) if cmd.when else None
         if cmd.name == "tap" and t is not None:
             bpm = tr.tap(t)
@@ -351,7 +334,8 @@ class Daemon:
         if cfg.section("tracker") != old.section("tracker") or \
                 cfg.section("tempo") != old.section("tempo") or \
                 cfg.section("silence") != old.section("silence"):
-            self._build_tracker(cfg)
+            self.pipeline.configure(cfg)
+            self._last_state = self.pipeline.tracker.state
             log.info("tracker settings reloaded (tracking restarts)")
         reopen = cfg.section("input") != old.section("input")
         if reopen:
@@ -384,7 +368,7 @@ class Daemon:
         return True
 
     def _publish(self, now: float, candidates: bool) -> None:
-        tr = self.tracker
+        tr = self.pipeline.tracker
         st = "lost" if self.input is None else tr.state.name.lower()
         period = 60.0 / tr.bpm if tr.bpm > 0 else 0.0
         cands = self.status.candidates
@@ -397,7 +381,7 @@ class Daemon:
             state=st, bpm=float(tr.bpm) if tr.state != TrackerState.LISTENING else 0.0,
             confidence=float(tr.p_window), beat_in_bar=self.status.beat_in_bar,
             last_beat_when=last_when, period=period, candidates=cands,
-            level_db=self.level.level_db, clipping=self.level.clipping,
+            level_db=self.pipeline.level.level_db, clipping=self.pipeline.level.clipping,
             device=self.device.name if self.input is not None else "",
             overruns=self.stats.dropped_blocks, xruns=self.stats.xruns, frames=self.stats.frames)
         self.outputs.publish(self.status)
@@ -479,20 +463,17 @@ class Daemon:
 
     def _process_hop(self, hop: np.ndarray, status_every: int) -> None:
         stats = self.stats
-        frame = self.frontend.process_hop(hop)
+        ev = self.pipeline.process_hop(hop)
         stats.frames += 1
         if self.dump_features is not None:
-            self._frames.append(frame.copy())
-        self.level.process_hop(hop)
-        active = self.gate.process_hop(hop)
-        beat, downbeat = self.network.process_frame(frame)
-        ev = self.tracker.process(beat, downbeat, active)
+            self._frames.append(self.pipeline.features.copy())
         if ev is not None:
             self._emit(ev)
-        state = self.tracker.state
+        tr = self.pipeline.tracker
+        state = tr.state
         if state != self._last_state:
             log.info("state: %s -> %s%s", self._last_state.name.lower(), state.name.lower(),
-                     f" ({self.tracker.bpm:.1f} BPM)" if state == TrackerState.LOCKED else "")
+                     f" ({tr.bpm:.1f} BPM)" if state == TrackerState.LOCKED else "")
             if state == TrackerState.LOST:
                 self.outputs.lost()
             self._last_state = state

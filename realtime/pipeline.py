@@ -1,0 +1,66 @@
+"""The per-hop chain of stages: frontend -> network -> (silence gate, level) -> tracker.
+
+One :meth:`Pipeline.process_hop` call per hop of model-rate samples, as the daemon's worker runs
+it; :meth:`Pipeline.reset` starts a new stream. The stages are built from the model (frontend
+parameters from its metadata) and the configuration.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import config as config_mod
+from .config import Config
+from .frontend import Frontend
+from .level import LevelMeter
+from .network import BeatNetwork, default_model_path
+from .tracker import BeatEvent, BeatTracker, SilenceGate
+
+
+class Pipeline:
+    """Frontend, network, gate, level meter and tracker for one stream.
+
+    Examples
+    --------
+    >>> from realtime.config import defaults
+    >>> pipe = Pipeline(defaults())                                  # doctest: +SKIP
+    >>> ev = pipe.process_hop(hop)    # a BeatEvent or None           # doctest: +SKIP
+    """
+
+    def __init__(self, cfg: Config, model_path: str | Path | None = None) -> None:
+        self.model_path = Path(model_path or cfg.section("model")["path"] or default_model_path())
+        self.network = BeatNetwork(self.model_path)
+        self.params = self.network.params
+        self.frontend = Frontend(self.params)
+        self.level = LevelMeter(self.params.hop_length, self.params.sample_rate)
+        self.configure(cfg)
+
+    def configure(self, cfg: Config) -> None:
+        """(Re)build the tracker and the silence gate from ``cfg`` (tracking restarts)."""
+        p = self.params
+        self.tracker = BeatTracker(config_mod.tracker_params(cfg), p,
+                                   config_mod.tempo_params(cfg, p.frame_rate))
+        sil = cfg.section("silence")
+        self.gate = SilenceGate(p.hop_length, p.sample_rate, floor_db=sil["floor_db"],
+                                hysteresis_db=sil["hysteresis_db"])
+        self.features = np.zeros(p.n_features, np.float32)
+
+    def reset(self) -> None:
+        """A new stream: every stage forgets the past."""
+        self.frontend.reset()
+        self.network.reset()
+        self.tracker.reset()
+        self.gate.reset()
+        self.level.reset()
+
+    def process_hop(self, hop: np.ndarray) -> BeatEvent | None:
+        """Consume one hop of model-rate samples; return the beat committed now, if any.
+
+        The feature frame just computed is available as ``self.features`` (an internal buffer).
+        """
+        self.features = self.frontend.process_hop(hop)
+        self.level.process_hop(hop)
+        active = self.gate.process_hop(hop)
+        beat, downbeat = self.network.process_frame(self.features)
+        return self.tracker.process(beat, downbeat, active)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
@@ -94,7 +95,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     log.info("stopped: %d frames, %d beats, %d overrun block(s), %d xrun(s), %d device "
              "loss(es), %d non-finite sample(s) replaced", s.frames, s.beats, s.dropped_blocks,
              s.xruns, s.device_losses, s.nonfinite_samples)
-    return EX_OK
+    # Leave now: everything is closed or written, and native libraries' exit handlers (a JACK
+    # client left behind by a stalled server) could otherwise hold the exit for seconds.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EX_OK)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

@@ -126,14 +126,24 @@ class Outputs:
             except Exception as exc:
                 log.error("MIDI tap input disabled: %s", exc)
 
-    def _close_midi(self) -> None:
-        for o in (self.midi, self.tap, self.midi_port):
-            if o is not None:
-                try:
-                    o.close()
-                except Exception as exc:
-                    log.warning("closing a MIDI port: %s", exc)
+    def _close_midi(self, timeout: float = 1.0) -> None:
+        """Close the MIDI clock (it sends Stop) and ports; give up after ``timeout`` seconds:
+        a JACK client's close can stall for many seconds on a troubled server."""
+        objs = (self.midi, self.tap, self.midi_port)
         self.midi = self.tap = self.midi_port = None
+
+        def close():
+            for o in objs:
+                if o is not None:
+                    try:
+                        o.close()
+                    except Exception as exc:
+                        log.warning("closing a MIDI port: %s", exc)
+        th = threading.Thread(target=close, daemon=True)
+        th.start()
+        th.join(timeout)
+        if th.is_alive():
+            log.warning("MIDI ports did not close within %.1f s; left behind", timeout)
 
     @property
     def midi_on_jack(self) -> bool:
@@ -420,7 +430,9 @@ class Daemon:
 
     def _work(self) -> None:
         """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
-        poll = self.params.hop_length / self.params.sample_rate / 2
+        # wake every 5 ms at most: beats are committed ~80 ms ahead and stamped with ADC time,
+        # so polling latency costs nothing in timing, and fewer wake-ups cost less CPU
+        poll = max(self.params.hop_length / self.params.sample_rate / 2, 0.005)
         status_every = max(1, int(self.params.frame_rate / self.cfg.section("service")
                                   ["status_rate"]))
         stats = self.stats

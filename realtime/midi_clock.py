@@ -234,7 +234,7 @@ class MidiClock:
         try_realtime(self.rt_priority)
         while not self._stop.is_set():
             if not self.running:
-                self._drain(0.01)
+                self._drain(0.01 if self._pending_notes or self._notes_off else 0.1)
                 self._send_notes(time.monotonic())
                 continue
             # wait for the next pulse, handling beats that arrive meanwhile

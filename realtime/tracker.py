@@ -235,8 +235,6 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
     else:
         ob = 1.0
         onb = 1.0
-    for k in range(hist.shape[0]):
-        hist[k] = 0.0
     total = 0.0
     p0sum = 0.0  # predicted probability mass of "a beat now" (before the observation)
     for i in range(nt):
@@ -252,7 +250,6 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
         p0sum += v
         v *= ob
         fwd[f + c] = v
-        hist[0] += v
         m = v
         # phases 1 .. n-1, in two runs of the ring without wrap tests
         lim = n - c
@@ -260,13 +257,11 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
             q = f + c + p
             v = (fwd[q] * sk + add) * onb
             fwd[q] = v
-            hist[n - p] += v
             m += v
         for p in range(max(lim, 1), n):
             q = f + c + p - n
             v = (fwd[q] * sk + add) * onb
             fwd[q] = v
-            hist[n - p] += v
             m += v
         if h > 0 and onb > 0.0:
             # wider beat region: phases 1..h and n-h..n-1 see the beat activation too
@@ -277,7 +272,6 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
                     v0 = fwd[q]
                     v = v0 * r
                     fwd[q] = v
-                    hist[n - p] += v - v0
                     m += v - v0
         tmass[i] = m
         total += m
@@ -288,8 +282,6 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
     if total <= 0.0 or not np.isfinite(total):
         # numerical collapse: restart from the restart distribution
         total = 0.0
-        for k in range(hist.shape[0]):
-            hist[k] = 0.0
         for i in range(nt):
             f = first[i]
             n = intervals[i]
@@ -298,15 +290,11 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
                 fwd[f + q] = v
             tmass[i] = restart_t[i]
             total += restart_t[i]
-            for p in range(n):
-                hist[0 if p == 0 else n - p] += v
     inv = 1.0 / total
     out[_O_SCALE] = inv
     for i in range(nt):
         tmass[i] *= inv
-    nh = hist.shape[0]
-    for k in range(nh):
-        hist[k] *= inv
+    nh = hist_c.shape[0]
     # MAP tempo cluster: the +-10 % window of tempi with the most mass
     imap = 0
     bm = -1.0
@@ -352,11 +340,24 @@ def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, ma
         w = cap
     if w < 1:
         w = 1
-    # p_window: all hypotheses (any tempo) with a beat within +-w frames of the prediction
+    # p_window: all hypotheses (any tempo) with a beat within +-w frames of the prediction,
+    # i.e. phase p = n - d (p = 0 for d = 0) for d in [dstar - w, dstar + w]
     pw = 0.0
-    for k in range(dstar - w, dstar + w + 1):
-        if 0 <= k < nh:
-            pw += hist[k]
+    for i in range(nt):
+        f = first[i]
+        n = intervals[i]
+        c = c0[i]
+        for d in range(dstar - w, dstar + w + 1):
+            if d < 0 or d >= n:
+                continue
+            p = n - d
+            if p == n:
+                p = 0
+            q = c + p
+            if q >= n:
+                q -= n
+            pw += fwd[f + q]
+    pw *= inv
     sm = 0.0
     sd = 0.0
     for k in range(dstar - 3, dstar + 4):

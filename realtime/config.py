@@ -325,7 +325,6 @@ def load(path: str | Path | None) -> Config:
 
 def _check_stage_params(cfg: Config, path: Path, text: str) -> None:
     """Let the stages' own dataclasses validate combinations (e.g. min_bpm < max_bpm)."""
-    from .tracker import TrackerParams
     try:
         tracker_params(cfg)
         tempo_params(cfg, 100.0)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config as config_mod
-from .audio_input import AudioDeviceError, AudioInput
+from .audio_input import AudioInput
 from .clock import StreamClock
 from .config import Config
 from .events import Beat, Status

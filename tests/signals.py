@@ -39,6 +39,6 @@ def drum_loop(sr: int, bpm: float, seconds: float, meter: int = 4, seed: int = 0
             j = int(round((b + half * period) * sr))
             m = min(len(hat), n - j)
             if m > 0:
-                y[j:j + m] += 0.25 * hat[:m]
+                y[j:j + m] += 0.08 * hat[:m]
     y = level * y / np.max(np.abs(y))
     return y.astype(np.float32), beats, pos

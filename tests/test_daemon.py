@@ -6,11 +6,9 @@ come from the benchmarks, so wall-time bounds here are generous and only catch g
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,37 +16,14 @@ from pathlib import Path
 
 import mir_eval
 import numpy as np
-import pytest
 import soundfile as sf
 
 from jack_server import jack_ports, wait_for_port
+from procs import ReadyProc, free_port, osc_receiver
 from signals import drum_loop
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
-
-
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Proc:
-    """A helper process that prints READY and writes JSON on SIGTERM."""
-
-    def __init__(self, args: list[str], out: Path, env: dict) -> None:
-        self.out = out
-        self.p = subprocess.Popen([sys.executable, *args, str(out)], stdout=subprocess.PIPE,
-                                  text=True, env=env)
-        assert self.p.stdout.readline().strip() == "READY"
-
-    def stop(self) -> list:
-        self.p.send_signal(signal.SIGTERM)
-        self.p.wait(15)
-        return json.loads(self.out.read_text())
 
 
 class Daemon:
@@ -116,6 +91,7 @@ def play(wav: Path, env: dict, port: str = "beatd:in_0", wait: bool = True):
 def loop_wav(tmp: Path, sr: int, bpm: float, seconds: float, name: str = "loop.wav",
              meter: int = 4, transform=None):
     y, beats, pos = drum_loop(sr, bpm, seconds, meter=meter)
+    y[0] = 0.05                    # marks the first sample in the recording (see offset)
     if transform is not None:
         y = transform(y)
     path = tmp / name
@@ -133,9 +109,8 @@ def test_live_beats_reach_osc_and_midi_on_the_beat(tmp_path, jack_server, beatd_
                                                    model_path):
     sr = jack_server.rate
     wav, y, beats, pos = loop_wav(tmp_path, sr, 120.0, 16.0)
-    osc_port = free_port()
-    osc = Proc([str(HERE / "osc_receiver.py"), str(osc_port)], tmp_path / "osc.json", beatd_env)
-    midi = Proc([str(HERE / "midi_receiver.py"), "clock_in"], tmp_path / "midi.json", beatd_env)
+    osc_port, osc = osc_receiver(tmp_path, "osc", beatd_env)
+    midi = ReadyProc("midi_receiver.py", ["clock_in"], tmp_path / "midi.json", beatd_env)
     d = Daemon(tmp_path, beatd_env, model_path, osc_port=osc_port, midi=True,
                args=["--record", str(tmp_path / "rec.wav")])
     try:
@@ -180,8 +155,7 @@ def test_live_beats_reach_osc_and_midi_on_the_beat(tmp_path, jack_server, beatd_
 def test_device_loss_and_return(tmp_path, jack_server, beatd_env, model_path):
     sr = jack_server.rate
     wav, *_ = loop_wav(tmp_path, sr, 128.0, 40.0)
-    osc_port = free_port()
-    osc = Proc([str(HERE / "osc_receiver.py"), str(osc_port)], tmp_path / "osc.json", beatd_env)
+    osc_port, osc = osc_receiver(tmp_path, "osc", beatd_env)
     d = Daemon(tmp_path, beatd_env, model_path, osc_port=osc_port, midi=True)
     feeder = play(wav, beatd_env, wait=False)
     try:
@@ -232,9 +206,8 @@ def test_bad_samples_in_the_stream_and_sighup(tmp_path, jack_server, beatd_env, 
         y[int(0.7 * n):] += 0.4                                                         # DC
         return y
     wav, *_ = loop_wav(tmp_path, sr, 110.0, 14.0, transform=spoil)
-    osc_a, osc_b = free_port(), free_port()
-    ra = Proc([str(HERE / "osc_receiver.py"), str(osc_a)], tmp_path / "a.json", beatd_env)
-    rb = Proc([str(HERE / "osc_receiver.py"), str(osc_b)], tmp_path / "b.json", beatd_env)
+    osc_a, ra = osc_receiver(tmp_path, "a", beatd_env)
+    osc_b, rb = osc_receiver(tmp_path, "b", beatd_env)
     d = Daemon(tmp_path, beatd_env, model_path, osc_port=osc_a)
     try:
         play(wav, beatd_env)

@@ -1,12 +1,8 @@
 """OSC out and control in, over real UDP sockets to and from python-osc."""
 from __future__ import annotations
 
-import json
 import logging
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +10,7 @@ import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
+from procs import free_port, osc_receiver
 from realtime.events import Beat, Status
 from realtime.osc_control import OscControl
 from realtime.osc_out import OscOutput, OscTarget
@@ -21,39 +18,14 @@ from realtime.osc_out import OscOutput, OscTarget
 HERE = Path(__file__).parent
 
 
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Receiver:
-    """A python-osc server in another process."""
-
-    def __init__(self, tmp_path: Path, name: str) -> None:
-        self.port = free_port()
-        self.out = tmp_path / f"{name}.json"
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "osc_receiver.py"),
-                                      str(self.port), str(self.out)],
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout.readline().strip() == "READY"
-
-    def stop(self) -> list:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(10)
-        return json.loads(self.out.read_text())
-
-
 def test_beats_leave_at_their_scheduled_time_to_every_target(tmp_path):
-    a, b, c = (Receiver(tmp_path, n) for n in "abc")
+    (pa, a), (pb, b), (pc, c) = (osc_receiver(tmp_path, n) for n in "abc")
     dead = free_port()          # nothing listens there: must not disturb the others
     out = OscOutput([
-        OscTarget(port=a.port),
-        OscTarget(port=b.port, prefix="/lights", messages=("downbeat", "bpm"), latency_ms=40.0),
+        OscTarget(port=pa),
+        OscTarget(port=pb, prefix="/lights", messages=("downbeat", "bpm"), latency_ms=40.0),
         OscTarget(port=dead),
-        OscTarget(port=c.port, messages=("phase", "state", "beat"), latency_ms=-20.0),
+        OscTarget(port=pc, messages=("phase", "state", "beat"), latency_ms=-20.0),
     ], phase_rate=60.0)
     out.start()
     started = time.monotonic()

@@ -38,6 +38,7 @@ __all__ = [
     "parse_chart",
     "parse_midi_tempo",
     "gimmick_reasons",
+    "normalise_bars",
 ]
 
 
@@ -569,7 +570,8 @@ def _tick_tempo_grid(
 
     ``tempos``: (tick, bpm); ``tsigs``: (tick, numerator, denominator).  A beat is a
     quarter note (``resolution`` ticks) for x/4; for x/8 with a numerator divisible by 3
-    the beat is a dotted quarter.  Bars start at each time-signature event.
+    the beat is a dotted quarter, for x/8 with an even numerator a quarter, for other x/8
+    an eighth.  Bars start at each time-signature event.
     """
     tempos = sorted(tempos) or [(0, 120.0)]
     if tempos[0][0] != 0:
@@ -596,9 +598,12 @@ def _tick_tempo_grid(
     for i, (ttick, num, den) in enumerate(tsigs):
         unit = resolution * 4.0 / den
         n = num
-        if den == 8 and num % 3 == 0 and num > 3:
+        if den == 8 and num % 3 == 0 and num > 3:  # compound: dotted-quarter beats
             unit *= 3
             n = num // 3
+        elif den == 8 and num % 2 == 0:  # 2/8, 4/8, 8/8: quarter-note beats
+            unit *= 2
+            n = num // 2
         end_tick = tsigs[i + 1][0] if i + 1 < len(tsigs) else None
         k = 0
         while True:
@@ -681,6 +686,29 @@ def parse_midi_tempo(path_or_file, duration: float) -> BeatGrid:
     tsigs = sorted({t: (t, n, d) for t, n, d in tsigs}.values())
     times, bib, bpms = _tick_tempo_grid(res, tempos, tsigs, 0.0, duration)
     return BeatGrid(times, bib, bpms=bpms, info={"resolution": res})
+
+
+def normalise_bars(beat_in_bar: Sequence[int], max_len: int = 7) -> list[int]:
+    """Split implausibly long bars into 4- (or 3-) beat bars.
+
+    Charts sometimes use one bar (FNF section, ``TS 8``) for several musical bars.  A bar
+    of more than ``max_len`` beats whose length is a multiple of 4 (else of 3, else any
+    length) is relabelled as consecutive 4-beat (3-beat) bars from its first beat.
+    """
+    out = list(beat_in_bar)
+    starts = [i for i, b in enumerate(out) if b == 1] + [len(out)]
+    if not starts or starts[0] != 0:
+        starts = [0] + starts
+    for a, b in zip(starts, starts[1:]):
+        n = b - a
+        if n <= max_len:
+            continue
+        if b == len(out) and out[a] != 1:
+            continue
+        per = 4 if n % 4 == 0 else 3 if n % 3 == 0 else 4
+        for k in range(n):
+            out[a + k] = k % per + 1
+    return out
 
 
 # ---------------------------------------------------------------------------------------

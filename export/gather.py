@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -43,6 +42,7 @@ from export import charts
 from export.heldout import HeldOut, norm
 
 AUDIO_EXT = (".ogg", ".mp3", ".wav", ".opus", ".flac")
+Tree = dict[str, tuple[str, int]]  # path -> (blob hash, size; -1 when absent)
 SOURCES_FILE = Path(__file__).with_name("chart_sources.txt")
 
 
@@ -91,10 +91,10 @@ class Git:
         r = subprocess.run(["git", "--git-dir", str(self.gitdir), *args], capture_output=True, check=True)
         return r.stdout if binary else r.stdout.decode("utf-8", "replace")
 
-    def tree(self, commit: str) -> dict[str, tuple[str, int]]:
+    def tree(self, commit: str) -> Tree:
         """path -> (blob hash, size or -1 when the blob is absent)."""
         raw = self.run("ls-tree", "-r", "-l", "-z", commit, binary=True)
-        out: dict[str, tuple[str, int]] = {}
+        out: Tree = {}
         for rec in raw.split(b"\0"):
             if not rec:
                 continue
@@ -147,19 +147,21 @@ def decode_text(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
-def _dirs(tree: dict[str, tuple[str, int]]) -> dict[str, list[str]]:
+def _dirs(tree: Tree) -> dict[str, list[str]]:
     d: dict[str, list[str]] = {}
     for p in tree:
         d.setdefault(str(PurePosixPath(p).parent), []).append(p)
     return d
 
 
-def _usable(tree, git: Git, p: str) -> bool:
+def _usable(tree: Tree, git: Git, p: str) -> bool:
+    """True when the blob of ``p`` is present (audio must also exceed 20 kB: no LFS pointers)."""
     blob, size = tree[p]
-    return size > 0 and git.has(blob)
+    min_size = 20_000 if p.lower().endswith(AUDIO_EXT) else 1
+    return size >= min_size and git.has(blob)
 
 
-def find_sm(tree, git: Git) -> list[Candidate]:
+def find_sm(tree: Tree, git: Git) -> list[Candidate]:
     """StepMania songs: one per folder (.ssc preferred), music from ``#MUSIC`` or the folder."""
     out = []
     for d, files in _dirs(tree).items():
@@ -195,7 +197,7 @@ def find_sm(tree, git: Git) -> list[Candidate]:
     return out
 
 
-def find_osu(tree, git: Git) -> list[Candidate]:
+def find_osu(tree: Tree, git: Git) -> list[Candidate]:
     """osu! beatmap sets: one candidate per audio file (the difficulty with most objects)."""
     best: dict[str, tuple[int, str, str]] = {}
     for p in tree:
@@ -230,7 +232,7 @@ def find_osu(tree, git: Git) -> list[Candidate]:
     return out
 
 
-def _fnf_chart_for(tree, song: str) -> tuple[str, str] | None:
+def _fnf_chart_for(tree: Tree, song: str) -> tuple[str, str] | None:
     """Find the chart JSON of FNF song ``song``: (path, format)."""
     s = song.lower()
     jsons = [p for p in tree if p.lower().endswith(".json") and "/data/" in "/" + p.lower()]
@@ -254,7 +256,7 @@ def _fnf_chart_for(tree, song: str) -> tuple[str, str] | None:
     return None
 
 
-def find_fnf(tree, git: Git) -> list[Candidate]:
+def find_fnf(tree: Tree, git: Git) -> list[Candidate]:
     """FNF songs: ``.../songs/<song>/Inst.ogg`` (+ ``Voices*.ogg``) with their chart JSON."""
     out = []
     seen = set()
@@ -294,7 +296,7 @@ def find_fnf(tree, git: Git) -> list[Candidate]:
 STEM_NAMES = ("song", "guitar", "bass", "rhythm", "drums", "drums_1", "drums_2", "drums_3", "drums_4", "keys", "vocals", "vocals_1", "vocals_2")
 
 
-def find_clonehero(tree, git: Git) -> list[Candidate]:
+def find_clonehero(tree: Tree, git: Git) -> list[Candidate]:
     """Clone Hero songs: folders with ``notes.chart`` or ``notes.mid`` and audio stems."""
     out = []
     for d, files in _dirs(tree).items():
@@ -378,7 +380,7 @@ def mix_stems(paths: list[Path], out: Path) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
-def parse_grid(c: Candidate, text_or_bytes, duration: float, tmpdir: Path) -> charts.BeatGrid:
+def parse_grid(c: Candidate, text_or_bytes: str | bytes, duration: float, tmpdir: Path) -> charts.BeatGrid:
     """Beat grid of a candidate's chart for an audio of length ``duration``."""
     if c.chart_format == "sm":
         return charts.parse_sm(text_or_bytes, duration)
@@ -417,7 +419,9 @@ def title_key(kind: str, c: Candidate) -> str:
     return f"{kind}:{norm(c.title or c.key)}|{norm(c.artist)}"
 
 
-def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, seen_audio: set, log=print) -> dict:
+def process_source(
+    src: Source, mirror: Path, out_root: Path, heldout: HeldOut, seen_audio: set[str], log=print
+) -> dict:
     """Process one source; writes its folder and returns its manifest.
 
     ``seen_audio`` holds audio keys and song-title keys already kept (by other sources);
@@ -510,7 +514,7 @@ def process_source(src: Source, mirror: Path, out_root: Path, heldout: HeldOut, 
         times = np.asarray(grid.times) + res.offset_s
         keep = (times >= 0) & (times <= duration)
         times = times[keep]
-        bib = [b for b, k in zip(grid.beat_in_bar, keep) if k]
+        bib = charts.normalise_bars([b for b, k in zip(grid.beat_in_bar, keep) if k])
         beats_path = outdir / f"{tid}.beats"
         beats_path.write_text("".join(f"{t:.4f}\t{b}\n" for t, b in zip(times, bib)))
         ibi = np.diff(times)
@@ -566,9 +570,11 @@ def write_summary(out_root: Path, sources: list[Source]) -> None:
     n_total = 0
     by_kind: dict[str, float] = {}
     reasons_all: dict[str, dict[str, int]] = {}
+    bpm_all: list[float] = []
     for man_path in sorted(out_root.glob("*/manifest.json")):
         m = json.loads(man_path.read_text())
         h = sum(t["duration_s"] for t in m["tracks"]) / 3600
+        bpm_all.extend(0.5 * (t["bpm_min"] + t["bpm_max"]) for t in m["tracks"])
         total += h
         n_total += len(m["tracks"])
         by_kind[m.get("kind", "?")] = by_kind.get(m.get("kind", "?"), 0.0) + h
@@ -581,6 +587,12 @@ def write_summary(out_root: Path, sources: list[Source]) -> None:
     lines.append(f"| **total** | | {n_total} | | **{total:.2f}** |")
     lines.append("")
     lines.append("Hours by game: " + ", ".join(f"{k}: {v:.2f} h" for k, v in sorted(by_kind.items())))
+    if bpm_all:
+        q = np.percentile(bpm_all, [5, 25, 50, 75, 95])
+        lines.append(
+            "Main tempo of the kept grids (BPM, 5/25/50/75/95 %): " + " / ".join(f"{v:.0f}" for v in q)
+            + " (chart beat level, not octave-normalised)."
+        )
     lines.append("")
     lines.append("## Rejections by reason")
     for s, rs in reasons_all.items():

@@ -257,19 +257,23 @@ class AudioInput:
         return self._proc.poll() is None
 
     def close(self) -> None:
-        """Stop the capture process (SIGTERM, then SIGKILL) and free the ring."""
+        """Stop the capture process (EOF on its stdin, then SIGTERM, then SIGKILL); free the ring.
+        """
         proc = self._proc
         if proc.poll() is None:
             try:
-                proc.stdin.close()
+                proc.stdin.close()          # the child leaves cleanly at EOF (see capture)
             except OSError:
                 pass
-            proc.terminate()
             try:
-                proc.wait(1.0)
+                proc.wait(1.5)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(2.0)
+                proc.terminate()
+                try:
+                    proc.wait(1.5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(2.0)
         for f in (proc.stdout, proc.stdin):
             try:
                 f.close()

@@ -27,6 +27,27 @@ def _say(obj: dict) -> None:
     sys.stdout.flush()
 
 
+def _leave(code: int, stream=None) -> None:
+    """Exit, closing PortAudio's JACK client cleanly if that finishes within a second.
+
+    A JACK client that just vanishes stalls a synchronous JACK server's graph for tens of
+    seconds; after a server loss, on the other hand, closing hangs and ``Pa_Terminate`` aborts
+    on an assertion. So: try to close, give up after a second, never run Python's exit handlers.
+    """
+    def close() -> None:
+        if stream is not None:
+            stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
+        sd = sys.modules.get("sounddevice")
+        if sd is not None:
+            sd._terminate()
+    th = threading.Thread(target=close, daemon=True)
+    th.start()
+    th.join(1.0)
+    sys.stdout.flush()
+    os._exit(code)
+
+
 def make_callback(ring, state: dict):
     """The PortAudio callback: copy the block and its ADC time into ``ring``, nothing else.
 
@@ -45,6 +66,8 @@ def make_callback(ring, state: dict):
 def main() -> int:
     """Entry point: ``python -m realtime.capture '<json options>'``."""
     opts = json.loads(sys.argv[1])
+    signal.signal(signal.SIGTERM, lambda *a: _leave(0))   # until the stream runs
+    signal.signal(signal.SIGINT, signal.SIG_IGN)          # the daemon decides when we stop
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd of our own
     from .audio_input import (AudioDeviceError, device_dict, open_stream, resolve_device,
                               set_jack_client_name)
@@ -55,11 +78,11 @@ def main() -> int:
         dev = resolve_device(opts.get("device"))
     except AudioDeviceError as exc:
         _say({"error": str(exc), "kind": exc.kind})
-        os._exit(3)
+        _leave(3)
     _say({"device": device_dict(dev)})
     reply = json.loads(sys.stdin.readline() or "{}")
     if "shm" not in reply:
-        os._exit(0)
+        _leave(0)
     ring = RingBuffer.attach_shared(reply["shm"], reply["capacity"], reply["channels"],
                                     reply["max_blocks"])
     state = {"offset": 0.0}
@@ -72,12 +95,11 @@ def main() -> int:
         stream.start()
     except AudioDeviceError as exc:
         _say({"error": str(exc), "kind": exc.kind})
-        os._exit(3)
+        _leave(3)
     _say({"ready": True, "latency": float(stream.latency)})
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the daemon decides when we stop
 
     def watch_parent() -> None:
         sys.stdin.read()          # returns at EOF: the parent closed the pipe or died
@@ -95,19 +117,7 @@ def main() -> int:
         ring._ctr[7] += 1   # heartbeat
         if not stream.active:
             break
-    # Close cleanly while the device is alive (a JACK client that just vanishes stalls a
-    # synchronous JACK server's graph for many seconds). After a server loss closing hangs and
-    # Pa_Terminate aborts on an assertion: then give up after a second and just leave.
-    def close() -> None:
-        stream.abort(ignore_errors=True)
-        stream.close(ignore_errors=True)
-        import sounddevice
-        sounddevice._terminate()
-    th = threading.Thread(target=close, daemon=True)
-    th.start()
-    th.join(1.0)
-    os._exit(0)
-
+    _leave(0, stream)
 
 if __name__ == "__main__":
     sys.exit(main())

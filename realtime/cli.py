@@ -106,11 +106,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse a file with the same causal pipeline as the daemon, as fast as possible."""
     from .analyze import analyze_file, format_tempo, write_click, write_events
-    from .file_source import AudioFileError
+    from .file_source import AudioFileError, check_audio_file
     cfg = _load_config(args.config)
     _setup_logging(args.log_level or "warning")
     model = args.model or cfg.section("model")["path"] or None
-    fps = None
+    try:
+        check_audio_file(args.file)      # a bad file is refused before the model loads
+    except AudioFileError as exc:
+        print(f"beatd: {exc}", file=sys.stderr)
+        return EX_NOINPUT
     try:
         from .analyze import load_network
         net = load_network(model)

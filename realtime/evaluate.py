@@ -84,7 +84,7 @@ def tempo_from_beats(times: np.ndarray) -> float:
     if len(times) < 2:
         return 0.0
     ibi = np.median(np.diff(np.sort(times)))
-    return 60.0 / ibi if ibi > 0 else 0.0
+    return float(60.0 / ibi) if ibi > 0 else 0.0
 
 
 def tempo_accuracy(est_bpm: float, ref_bpm: float, tol: float = 0.04) -> tuple[float, float]:

@@ -25,9 +25,9 @@ madmom's online ``DBNBeatTrackingProcessor``:
   ``(w(T) / max w) ** tempo_weight``, ``w`` = online comb score (plus a small floor) times the
   prior: the longer-term periodicity and the prior settle the metrical level (80 or 160 BPM)
   where the local evidence is ambiguous (off-beat peaks, weak beats);
-* while there is no beat evidence (the peak envelope of the activation above its running
-  mean is below ``evidence_floor``), the filter coasts: it predicts without applying
-  observations, so the phase is carried through breaks.
+* while holding through a break (no beat evidence: the peak envelope of the activation above
+  its running mean is below ``evidence_floor``) and on silent frames, the filter coasts: it
+  predicts without applying observations, so the phase is carried through the break.
 
 Each tempo's phases are stored as a ring (advancing a frame moves an offset, not the data), so a
 frame costs one vectorisable pass over the ~5800 states plus the banded tempo transitions, in
@@ -172,7 +172,7 @@ class TrackerParams:
     lock_gain: float = 0.0
     unlock_threshold: float = 0.25
     unlock_s: float = 1.5
-    evidence_floor: float = 0.1
+    evidence_floor: float = 0.05
     evidence_decay_s: float = 1.0
     hold_s: float = 4.0
     min_gap: float = 0.6
@@ -731,20 +731,23 @@ class BeatTracker:
         manual = self._manual_until >= (k + 1.0) * self._hop_s
         a = min(max(b, p.activation_floor), 1.0 - p.activation_floor)
         out = self._out
+        # observations are applied to every sounding frame, except while holding through a
+        # break (then the filter coasts and carries the phase)
+        observe = active and (evidence or self.state != TrackerState.HOLDING)
         eps = 0.0
-        if evidence:
+        if observe:
             # re-locking pressure: full restart_prob while the tracked grid predicts the
             # activation no better than chance, vanishing as its predictions get good
             # (floored at 1e-12: the restart mass also keeps every state far from denormals)
             eps = max(1e-12, p.restart_prob * min(1.0, math.exp(-2.0 * self._gain *
                                                                  self._interval)))
-        _dbn_step(a, evidence, self._fwd, self._ti, self._trans, self._tf, eps, self._onb_scale,
+        _dbn_step(a, observe, self._fwd, self._ti, self._trans, self._tf, eps, self._onb_scale,
                   self._hist_c, self._win, out)
         pwin = out[2]  # _O_PWIN
         self.p_window = pwin
         interval = out[3]  # _O_INTERVAL
         self._interval = interval
-        if evidence:
+        if observe:
             # information gain of the tracker's beat prediction over a tempo-only null model
             onb = (1.0 - a) * self._onb_scale
             pb = out[6]  # _O_PBEAT

@@ -196,3 +196,26 @@ def test_evaluate_dirs_and_tables(tmp_path):
     with pytest.raises(FileNotFoundError):
         evaluate_dirs([tmp_path / "nope"], perfect_plus_silence)
     assert isinstance(ev, Evaluation) and str(ev) == table
+
+
+def test_analyze_equals_the_live_per_hop_path():
+    """analyze_signal (whole-signal frontend, sequence network, vectorised gate) gives exactly
+    the events of the daemon's per-hop loop (process_hop, per-frame network, gate per hop)."""
+    from realtime.frontend import Frontend
+    from realtime.tracker import BeatTracker, SilenceGate
+
+    y, _ = click_audio(128.0, 8.0)
+    y[5 * SR:6 * SR] = 0.0  # a silent second in the middle
+    res = analyze_signal(y, FluxStandIn())
+    fe, net = Frontend(FP), FluxStandIn()
+    gate = SilenceGate(FP.hop_length, FP.sample_rate, -50.0)
+    tr = BeatTracker(frontend=FP)
+    live = []
+    for k in range(len(y) // FP.hop_length):
+        hop = y[k * FP.hop_length:(k + 1) * FP.hop_length]
+        act = net.process_sequence(fe.process_hop(hop)[None, :].copy())[0]
+        e = tr.process(float(act[0]), float(act[1]), gate.process_hop(hop))
+        if e is not None:
+            live.append(e)
+    assert len(live) > 8
+    assert live == res.events

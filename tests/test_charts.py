@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from export.charts import gimmick_reasons, parse_chart, parse_fnf, parse_fnf_metadata, parse_osu, parse_sm
+from export.charts import (
+    gimmick_reasons,
+    normalise_bars,
+    parse_chart,
+    parse_fnf,
+    parse_fnf_metadata,
+    parse_osu,
+    parse_sm,
+)
 
 SM_CONST = """#TITLE:Const;#ARTIST:X;#OFFSET:-0.100;#BPMS:0.000=120.000;#STOPS:;
 #NOTES:
@@ -144,3 +152,16 @@ def test_clone_hero_chart() -> None:
     # tick 0 at Offset; 4 beats at 0.5 s, then 3/4 at 1 s per beat
     assert g.times == pytest.approx([0.25, 0.75, 1.25, 1.75, 2.25, 3.25, 4.25])
     assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 3]
+
+
+def test_normalise_bars_splits_long_sections() -> None:
+    assert normalise_bars([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3]) == [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3]
+    assert normalise_bars([1, 2, 3, 4, 5, 6, 7]) == [1, 2, 3, 4, 5, 6, 7]  # 7/4 stays
+    assert normalise_bars([3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9]) == [3, 4, 1, 2, 3, 1, 2, 3, 1, 2, 3]
+
+
+def test_chart_even_eighths_use_quarter_beats() -> None:
+    text = CHART.replace("768 = TS 3", "768 = TS 4 3")  # 4/8 from tick 768
+    g = parse_chart(text, duration=4.5)
+    assert g.times == pytest.approx([0.25, 0.75, 1.25, 1.75, 2.25, 3.25, 4.25])
+    assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 1]

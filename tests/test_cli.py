@@ -57,3 +57,53 @@ def test_config_error_exit_code_and_message(tmp_path, beatd_env):
     assert r.returncode == 78
     assert f"{cfg}:2: input.blocksize must be an integer" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_device_that_refuses_the_rate_or_channels(jack_server, beatd_env, tmp_path, model_path):
+    cfg = tmp_path / "rate.toml"
+    base = f'[model]\npath = "{model_path}"\n[midi]\nenabled = false\n[osc]\ncontrol_port = 0\n'
+    cfg.write_text(base + "[input]\nsamplerate = 44100\n")
+    r = beatd("run", "--config", str(cfg), "--duration", "1", env=beatd_env)
+    assert r.returncode == 69, r.stderr
+    assert "does not accept" in r.stderr and "44100 Hz" in r.stderr and "48000" in r.stderr
+    cfg.write_text(base + "[input]\nchannels = 8\n")
+    r = beatd("run", "--config", str(cfg), "--duration", "1", env=beatd_env)
+    assert r.returncode == 69, r.stderr
+    assert "has 2 input channel(s); cannot open 8" in r.stderr
+    cfg.write_text(base + "[input]\nchannel = 5\n")
+    r = beatd("run", "--config", str(cfg), "--duration", "1", env=beatd_env)
+    assert r.returncode == 69 and "input.channel = 5" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_analyze_refuses_bad_files_by_name(tmp_path):
+    import numpy as np
+    import soundfile as sf
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n" * 100)
+    r = beatd("analyze", str(text))
+    assert r.returncode == 66 and str(text) in r.stderr and "not an audio file" in r.stderr
+    r = beatd("analyze", str(tmp_path / "missing.flac"))
+    assert r.returncode == 66 and "no such file" in r.stderr
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros(0, np.float32), 44100)
+    r = beatd("analyze", str(empty))
+    assert r.returncode == 66 and "no audio samples" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_analyze_reads_what_a_truncated_file_holds(tmp_path, model_path):
+    import numpy as np
+    import soundfile as sf
+    from signals import drum_loop
+    y, beats, _ = drum_loop(44100, 120.0, 12.0)
+    full = tmp_path / "full.wav"
+    sf.write(full, y, 44100, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    data = full.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])          # header still announces 12 s
+    r = beatd("analyze", "--model", model_path, str(cut))
+    assert r.returncode == 0, r.stderr
+    assert "truncated" in r.stderr and str(cut) in r.stderr
+    times = [float(line.split()[0]) for line in r.stdout.splitlines() if line.strip()]
+    assert times and max(times) < 6.2                # only the readable half was analysed

@@ -318,6 +318,29 @@ def test_per_frame_cost_is_small():
     assert np.median(dts) < 0.5e-3
 
 
+def test_per_frame_path_does_not_allocate():
+    import tracemalloc
+
+    truth = beat_times(120.0, 0.5, 40.0)
+    beat, down = activations(truth, 40.0)
+    b, d = beat.tolist(), down.tolist()
+    tr = BeatTracker()
+    for k in range(1000):
+        tr.process(b[k], d[k])
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        n = 0
+        for k in range(1000, 4000):  # 30 s, 60 beats
+            n += tr.process(b[k], d[k]) is not None
+        now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert n >= 55
+    # no buffers are allocated per frame: only a few small objects per emitted beat
+    assert now - base < 4096 and peak - base < 16384
+
+
 def test_invalid_params():
     with pytest.raises(ValueError):
         TrackerParams(min_bpm=100, max_bpm=90)

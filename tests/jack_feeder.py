@@ -9,6 +9,7 @@ exits. The file's rate must equal the server's (JACK never resamples).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -58,6 +59,12 @@ def main() -> int:
             done.set()
 
     stopped = threading.Event()
+    server_gone = threading.Event()
+
+    @client.set_shutdown_callback
+    def shutdown(status, reason):
+        server_gone.set()
+        done.set()
 
     def on_term(*_):    # leave the JACK graph cleanly: a vanished client stalls a -S server
         stopped.set()
@@ -73,6 +80,10 @@ def main() -> int:
         if not done.wait(timeout=len(sig) / sr * 3 + 10):
             print("feeder: timed out", file=sys.stderr)
             return 1
+        if server_gone.is_set():      # closing a client of a dead server would hang
+            print("feeder: the JACK server went away", file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(3)
     if stopped.is_set():
         print("feeder: stopped", file=sys.stderr)
         return 0

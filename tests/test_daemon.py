@@ -165,7 +165,10 @@ def test_device_loss_and_return(tmp_path, jack_server, beatd_env, model_path):
             time.sleep(0.2)
         killed = time.monotonic()
         jack_server.stop()              # the device vanishes under the running daemon
-        feeder.wait(10)
+        try:
+            feeder.wait(10)
+        except subprocess.TimeoutExpired:
+            feeder.kill()
         time.sleep(2.0)
         assert "lost" in d.text(), d.text()
         jack_server.start()

@@ -67,7 +67,10 @@ def main() -> int:
     """Entry point: ``python -m realtime.capture '<json options>'``."""
     opts = json.loads(sys.argv[1])
     signal.signal(signal.SIGTERM, lambda *a: _leave(0))   # until the stream runs
-    signal.signal(signal.SIGINT, signal.SIG_IGN)          # the daemon decides when we stop
+    # the daemon decides when we stop (a Ctrl-C or a closed terminal reaches the whole process
+    # group; this process then leaves when the daemon closes the pipe)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd of our own
     from .audio_input import (AudioDeviceError, device_dict, open_stream, resolve_device,
                               set_jack_client_name)

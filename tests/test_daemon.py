@@ -270,6 +270,20 @@ def test_monitor_in_a_real_terminal(tmp_path, jack_server, beatd_env, model_path
         assert all(row.rstrip() in screen for row in big), screen   # the big BPM digits
         assert "device system" in screen
         assert "dBFS" in screen and "-120.0 dBFS" not in screen   # the level meter moves
+        # without a daemon to attach to, the monitor runs its own pipeline
+        local = session + "-local"
+        subprocess.run(["tmux", "new-session", "-d", "-s", local, "-x", "100", "-y", "30",
+                        f"cd {ROOT} && env {env_prefix} {sys.executable} -m realtime.cli monitor "
+                        f"--config {d.cfg} --local --seconds 30; sleep 30"], check=True)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            time.sleep(1.0)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", local],
+                                    capture_output=True, text=True).stdout
+            if "own pipeline" in screen and "device system" in screen:
+                break
+        subprocess.run(["tmux", "kill-session", "-t", local], capture_output=True)
+        assert "own pipeline on 'system'" in screen and "device system" in screen, screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         feeder.terminate()

@@ -59,7 +59,9 @@ class RingBuffer:
         h, s, t, total = _layout(self.capacity, self.channels, self._max_blocks)
         if buffer is None:
             buffer = bytearray(total)
-        self._ctr = np.ndarray(_HEADER, np.int64, buffer, 0)
+        # counters through a memoryview: plain-int loads and stores, much cheaper than numpy
+        # scalars on the callback's path
+        self._ctr = memoryview(buffer)[:_HEADER * 8].cast("q")
         self._block_start = np.ndarray(self._max_blocks, np.float64, buffer, h)
         self._block_adc = np.ndarray(self._max_blocks, np.float64, buffer, s)
         self._data = np.ndarray((self.capacity, self.channels), np.float32, buffer, t)
@@ -73,7 +75,8 @@ class RingBuffer:
         total = _layout(capacity, channels, max_blocks)[3]
         shm = shared_memory.SharedMemory(create=True, size=total)
         rb = cls(capacity, channels, max_blocks, shm.buf)
-        rb._ctr[:] = 0
+        for i in range(_HEADER):
+            rb._ctr[i] = 0
         rb._shm = shm
         return rb
 
@@ -101,6 +104,7 @@ class RingBuffer:
         if self._shm is None:
             return
         shm, self._shm = self._shm, None
+        self._ctr.release()
         del self._ctr, self._block_start, self._block_adc, self._data
         try:
             shm.close()
@@ -120,8 +124,8 @@ class RingBuffer:
         """
         ctr = self._ctr
         n = block.shape[0]
-        w = int(ctr[_WRITE])
-        if w - int(ctr[_READ]) + n > self.capacity:
+        w = ctr[_WRITE]
+        if w - ctr[_READ] + n > self.capacity:
             ctr[_DROP_SAMPLES] += n
             ctr[_DROP_BLOCKS] += 1
             return False
@@ -130,7 +134,7 @@ class RingBuffer:
         self._data[start:start + first] = block[:first]
         if first < n:
             self._data[:n - first] = block[first:]
-        nb = int(ctr[_BLOCKS])
+        nb = ctr[_BLOCKS]
         b = nb % self._max_blocks
         self._block_start[b] = w
         self._block_adc[b] = adc_time
@@ -147,13 +151,13 @@ class RingBuffer:
     # ---------------------------------------------------------------- consumer side
     def available(self) -> int:
         """Samples written and not yet read."""
-        return int(self._ctr[_WRITE]) - int(self._ctr[_READ])
+        return self._ctr[_WRITE] - self._ctr[_READ]
 
     def read_into(self, out: np.ndarray) -> bool:
         """Fill ``out`` (frames x channels) with the next samples; False if not enough yet."""
         n = out.shape[0]
-        r = int(self._ctr[_READ])
-        if int(self._ctr[_WRITE]) - r < n:
+        r = self._ctr[_READ]
+        if self._ctr[_WRITE] - r < n:
             return False
         start = r % self.capacity
         first = min(n, self.capacity - start)
@@ -166,36 +170,36 @@ class RingBuffer:
     @property
     def read_count(self) -> int:
         """Samples consumed so far: the stream index of the next sample to read."""
-        return int(self._ctr[_READ])
+        return self._ctr[_READ]
 
     @property
     def write_count(self) -> int:
         """Samples published so far."""
-        return int(self._ctr[_WRITE])
+        return self._ctr[_WRITE]
 
     @property
     def dropped_samples(self) -> int:
         """Samples the producer had to drop because the reader fell behind (overruns)."""
-        return int(self._ctr[_DROP_SAMPLES])
+        return self._ctr[_DROP_SAMPLES]
 
     @property
     def dropped_blocks(self) -> int:
         """Blocks dropped by the producer (overrun events)."""
-        return int(self._ctr[_DROP_BLOCKS])
+        return self._ctr[_DROP_BLOCKS]
 
     @property
     def callbacks(self) -> int:
         """Audio callbacks so far (liveness of the producer)."""
-        return int(self._ctr[_CALLBACKS])
+        return self._ctr[_CALLBACKS]
 
     @property
     def overflows(self) -> int:
         """Input overflows (xruns) the audio driver reported to the producer."""
-        return int(self._ctr[_OVERFLOWS])
+        return self._ctr[_OVERFLOWS]
 
     def latest_block(self) -> tuple[float, float] | None:
         """(first sample index, ADC time) of the newest published block, or None."""
-        n = int(self._ctr[_BLOCKS])
+        n = self._ctr[_BLOCKS]
         if n == 0:
             return None
         b = (n - 1) % self._max_blocks
@@ -207,7 +211,7 @@ class RingBuffer:
         Returns ``(new_count, starts, adc_times)``; at most ``max_blocks`` most recent blocks are
         available (older ones have been overwritten).
         """
-        n = int(self._ctr[_BLOCKS])
+        n = self._ctr[_BLOCKS]
         lo = max(count, n - self._max_blocks + 1)
         idx = np.arange(lo, n) % self._max_blocks
         return n, self._block_start[idx].copy(), self._block_adc[idx].copy()

@@ -34,7 +34,7 @@ def ring_throughput(block: int, seconds: float = 1.0) -> float:
 
 def callback_cost(block: int, reps: int = 20000) -> tuple[tuple, tuple]:
     ring = RingBuffer.create_shared(48000 * 4, 2)   # as in the capture process
-    callback = make_callback(ring, {"offset": 0.0})   # the real callback, without a device
+    callback = make_callback(ring)                   # the real callback, without a device
     indata = np.random.default_rng(0).standard_normal((block, 2)).astype(np.float32)
     t = SimpleNamespace(inputBufferAdcTime=1.0, currentTime=1.0)
     status = SimpleNamespace(input_overflow=False)

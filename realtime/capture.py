@@ -48,17 +48,20 @@ def _leave(code: int, stream=None) -> None:
     os._exit(code)
 
 
-def make_callback(ring, state: dict):
+def make_callback(ring):
     """The PortAudio callback: copy the block and its ADC time into ``ring``, nothing else.
 
-    ``state["offset"]`` (stream time -> ``time.monotonic()``) is kept current by the process's
-    main thread.
+    The ADC time is put on ``time.monotonic()``'s clock with the pair of readings PortAudio gives
+    in the same callback: the block's first sample was captured ``currentTime -
+    inputBufferAdcTime`` seconds before now. (The daemon's clock then filters out the callback's
+    scheduling jitter.)
     """
+    now = time.monotonic
+
     def callback(indata, frames, t, status) -> None:
-        adc = t.inputBufferAdcTime
-        if adc <= 0.0:
-            adc = t.currentTime
-        ring.write(indata, adc + state["offset"])
+        adc, cur = t.inputBufferAdcTime, t.currentTime
+        age = cur - adc if adc > 0.0 and cur >= adc else 0.0
+        ring.write(indata, now() - age)
         ring.count_callback(bool(status.input_overflow))
     return callback
 
@@ -88,13 +91,11 @@ def main() -> int:
         _leave(0)
     ring = RingBuffer.attach_shared(reply["shm"], reply["capacity"], reply["channels"],
                                     reply["max_blocks"])
-    state = {"offset": 0.0}
-    callback = make_callback(ring, state)
+    callback = make_callback(ring)
 
     try:
         stream = open_stream(dev, reply["channels"], reply["samplerate"],
                              opts.get("blocksize", 0), callback)
-        state["offset"] = time.monotonic() - stream.time
         stream.start()
     except AudioDeviceError as exc:
         _say({"error": str(exc), "kind": exc.kind})
@@ -110,13 +111,6 @@ def main() -> int:
     threading.Thread(target=watch_parent, daemon=True).start()
 
     while not stop.wait(0.05):
-        # keep the stream-time -> monotonic offset current (slowly: the callback reads it)
-        try:
-            off = time.monotonic() - stream.time
-        except Exception:
-            break
-        d = off - state["offset"]
-        state["offset"] += 0.05 * d if abs(d) < 0.05 else d
         ring._ctr[7] += 1   # heartbeat
         if not stream.active:
             break

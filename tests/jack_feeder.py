@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import jack
 import numpy as np
@@ -26,6 +27,8 @@ def main() -> int:
     ap.add_argument("--lead-in", type=float, default=0.2)
     ap.add_argument("--tail", type=float, default=0.3)
     ap.add_argument("--name", default="feeder")
+    ap.add_argument("--timing", metavar="OUT.json",
+                    help="write [file sample index, time.monotonic()] at each cycle's start")
     args = ap.parse_args()
 
     y, sr = sf.read(args.wav, dtype="float32", always_2d=True)
@@ -39,6 +42,8 @@ def main() -> int:
                           np.zeros((tail, y.shape[1]), np.float32)])
     outs = [client.outports.register(f"out_{i}") for i in range(y.shape[1])]
     pos = [0]
+    timing = np.zeros((int(len(sig) / 16) + 16, 2))   # preallocated: no lists in the callback
+    n_timing = [0]
     done = threading.Event()
     started = threading.Event()
 
@@ -49,6 +54,11 @@ def main() -> int:
                 p.get_array()[:] = 0.0
             return
         i = pos[0]
+        if n_timing[0] < len(timing):
+            # the file sample at the start of this cycle, and when the cycle started
+            timing[n_timing[0]] = (i - lead, time.monotonic() - client.frames_since_cycle_start
+                                   / sr)
+            n_timing[0] += 1
         chunk = sig[i:i + frames]
         for c, p in enumerate(outs):
             buf = p.get_array()
@@ -84,6 +94,10 @@ def main() -> int:
             print("feeder: the JACK server went away", file=sys.stderr)
             sys.stderr.flush()
             os._exit(3)
+    if args.timing:
+        import json
+        with open(args.timing, "w") as fh:
+            json.dump(timing[:n_timing[0]].tolist(), fh)
     if stopped.is_set():
         print("feeder: stopped", file=sys.stderr)
         return 0

@@ -6,6 +6,7 @@ come from the benchmarks, so wall-time bounds here are generous and only catch g
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -79,8 +80,11 @@ class Daemon:
         return time.monotonic() - t
 
 
-def play(wav: Path, env: dict, port: str = "beatd:in_0", wait: bool = True):
+def play(wav: Path, env: dict, port: str = "beatd:in_0", wait: bool = True,
+         timing: Path | None = None):
     cmd = [sys.executable, str(HERE / "jack_feeder.py"), str(wav), port, "--lead-in", "0.1"]
+    if timing is not None:
+        cmd += ["--timing", str(timing)]
     if not wait:
         return subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
@@ -119,7 +123,7 @@ def test_live_beats_reach_osc_and_midi_on_the_beat(tmp_path, jack_server, beatd_
             assert time.monotonic() < end, d.text()
             time.sleep(0.1)
         subprocess.run(["jack_connect", "beatd-midi:clock", "midisink:clock_in"], check=True)
-        play(wav, beatd_env)
+        play(wav, beatd_env, timing=tmp_path / "feeder.json")
         took = d.stop()
     finally:
         if d.p.poll() is None:
@@ -137,6 +141,14 @@ def test_live_beats_reach_osc_and_midi_on_the_beat(tmp_path, jack_server, beatd_
     f = mir_eval.beat.f_measure(late, est_late, 0.07)
     assert f >= 0.9, (f, est[:20], truth[:20])
     assert np.all(np.abs(ev[-8:, 3] - 120.0) < 2.0)
+    # predictive emission: each beat's scheduled time is the moment its sample entered the
+    # audio graph (the feeder's cycle clock), not the later moment the tracker committed it
+    feed = np.array(json.loads((tmp_path / "feeder.json").read_text()))
+    first = recorded_offset(tmp_path / "rec.wav")      # stream sample of file sample 0
+    file_pos = ev[:, 1] * sr - first
+    ok = (file_pos > feed[0, 0]) & (file_pos < feed[-1, 0])
+    heard = np.interp(file_pos[ok], feed[:, 0], feed[:, 1])
+    assert np.median(np.abs(ev[ok, 0] - heard)) < 0.02, ev[ok, 0] - heard
     # OSC: one /beat per emitted beat, arriving around the moment the beat is heard
     osc_beats = [m for m in got_osc if m[1] == "/beatd/beat"]
     assert len(osc_beats) == len(ev)

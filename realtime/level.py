@@ -38,7 +38,7 @@ class LevelMeter:
         """Fold in one hop of samples."""
         ms = float(np.dot(hop, hop)) / max(1, hop.shape[0])
         self._ms = self._alpha * self._ms + (1.0 - self._alpha) * ms
-        pk = float(np.max(np.abs(hop))) if hop.shape[0] else 0.0
+        pk = max(float(hop.max()), -float(hop.min())) if hop.shape[0] else 0.0
         self.peak = max(pk, self.peak * self._alpha)
         if pk >= self._clip_level:
             self._since_clip = 0

@@ -1,0 +1,38 @@
+"""Stream clock (sample index <-> monotonic time) and the input level meter."""
+from __future__ import annotations
+
+import numpy as np
+
+from realtime.clock import StreamClock
+from realtime.level import LevelMeter
+
+
+def test_clock_ignores_late_callbacks_and_follows_jumps():
+    rate = 48000.0
+    clock = StreamClock(rate)
+    starts = np.arange(0, 48000 * 4, 256, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    true_origin = 100.0
+    late = rng.exponential(0.002, len(starts))          # callbacks run late, never early
+    clock.update(starts, true_origin + starts / rate + late)
+    assert abs(clock.monotonic_time(0.0) - true_origin) < 0.001
+    assert abs(clock.sample_at_monotonic(true_origin + 1.0) - rate) < 48
+    # an xrun: the stream continues 0.2 s later than its sample count says
+    more = starts[-1] + 256 + np.arange(0, 48000, 256, dtype=np.float64)
+    clock.update(more, true_origin + 0.2 + more / rate)
+    assert clock.resyncs == 1
+    assert abs(clock.monotonic_time(more[-1]) - (true_origin + 0.2 + more[-1] / rate)) < 0.001
+
+
+def test_level_meter_db_peak_and_clipping():
+    m = LevelMeter(441, 44100, smooth_s=0.05, clip_hold_s=0.5)
+    sine = (0.5 * np.sin(np.arange(441 * 100) * 2 * np.pi * 441 / 44100)).astype(np.float32)
+    for k in range(100):
+        m.process_hop(sine[k * 441:(k + 1) * 441])
+    assert abs(m.level_db - 20 * np.log10(0.5 / np.sqrt(2))) < 0.2   # RMS of a sine, dBFS
+    assert not m.clipping
+    m.process_hop(np.ones(441, np.float32))
+    assert m.clipping
+    for _ in range(60):                                     # 0.6 s later the flag clears
+        m.process_hop(np.zeros(441, np.float32))
+    assert not m.clipping and m.level_db < -50

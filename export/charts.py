@@ -29,7 +29,6 @@ from typing import Iterable, Sequence
 
 __all__ = [
     "BeatGrid",
-    "TempoSegment",
     "grid_from_segments",
     "parse_sm",
     "parse_osu",
@@ -69,20 +68,6 @@ class BeatGrid:
     def to_lines(self) -> str:
         """The ``.beats`` text: ``time<TAB>beat_in_bar`` per line."""
         return "".join(f"{t:.6f}\t{b}\n" for t, b in zip(self.times, self.beat_in_bar))
-
-
-@dataclass
-class TempoSegment:
-    """A span of constant tempo, in chart beats.
-
-    ``start_beat`` is the beat (quarter note unless stated) at which the segment starts,
-    ``bpm`` its tempo, ``start_time`` the audio time of ``start_beat`` (filled in by
-    :func:`_place_segments`).
-    """
-
-    start_beat: float
-    bpm: float
-    start_time: float = 0.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -666,7 +651,11 @@ def parse_chart(text: str, duration: float) -> BeatGrid:
 
 
 def parse_midi_tempo(path_or_file, duration: float) -> BeatGrid:
-    """Beat grid from the tempo map (set_tempo / time_signature) of a MIDI file."""
+    """Beat grid from the tempo map (set_tempo / time_signature) of a MIDI file.
+
+    ``path_or_file``: a path or a binary file object.  Tick 0 is at 0 s (Clone Hero applies
+    ``song.ini`` ``delay`` separately).
+    """
     import mido
 
     mid = mido.MidiFile(path_or_file) if isinstance(path_or_file, str) else mido.MidiFile(file=path_or_file)
@@ -681,9 +670,15 @@ def parse_midi_tempo(path_or_file, duration: float) -> BeatGrid:
                 tempos.append((tick, mido.tempo2bpm(msg.tempo)))
             elif msg.type == "time_signature":
                 tsigs.append((tick, msg.numerator, msg.denominator))
-    # keep one event per tick (first track wins)
-    tempos = sorted(dict(reversed(sorted(tempos))).items()) if tempos else [(0, 120.0)]
-    tsigs = sorted({t: (t, n, d) for t, n, d in tsigs}.values())
+    # keep one event per tick (the first one met, i.e. the earliest track wins)
+    first_tempo: dict[int, float] = {}
+    for tick, bpm in tempos:
+        first_tempo.setdefault(tick, bpm)
+    first_ts: dict[int, tuple[int, int, int]] = {}
+    for tick, num, den in tsigs:
+        first_ts.setdefault(tick, (tick, num, den))
+    tempos = sorted(first_tempo.items()) or [(0, 120.0)]
+    tsigs = sorted(first_ts.values())
     times, bib, bpms = _tick_tempo_grid(res, tempos, tsigs, 0.0, duration)
     return BeatGrid(times, bib, bpms=bpms, info={"resolution": res})
 
@@ -700,14 +695,14 @@ def normalise_bars(beat_in_bar: Sequence[int], max_len: int = 7) -> list[int]:
     if not starts or starts[0] != 0:
         starts = [0] + starts
     for a, b in zip(starts, starts[1:]):
+        first = out[a] - 1  # position of the segment's first beat in its (long) bar
         n = b - a
-        if n <= max_len:
+        bar_len = max(out[a:b])
+        if bar_len <= max_len:
             continue
-        if b == len(out) and out[a] != 1:
-            continue
-        per = 4 if n % 4 == 0 else 3 if n % 3 == 0 else 4
+        per = 4 if bar_len % 4 == 0 else 3 if bar_len % 3 == 0 else 4
         for k in range(n):
-            out[a + k] = k % per + 1
+            out[a + k] = (first + k) % per + 1
     return out
 
 

@@ -4,7 +4,8 @@ Parses ``/work/shared/data/heldout.md`` and matches candidate songs by normalise
 (case, punctuation, accents and bracketed suffixes removed).  Matching is deliberately
 conservative: a candidate is rejected when a held-out title occurs as a whole-word run
 inside its title or folder name, and for FNF mods when the song id equals a base-game
-song (with or without ``-erect``) or contains one as a word.
+song (with or without ``-erect``), contains one as a word, or contains a base-game name of
+six or more letters anywhere (``tutoriality``).
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class HeldOut:
                     nj = n.replace(" ", "")
                     if c2 == n or joined == nj or (f" {n} " in f" {c2} ") or nj in words:
                         return f"FNF base song {n}"
+                    if len(nj) >= 6 and nj in joined:  # e.g. "tutoriality", "bopeeboremix"
+                        return f"FNF name contains base song {n}"
                 for d in NOT_MUSIC:
                     if d.replace(" ", "") in joined:
                         return f"not music: {d}"

@@ -10,6 +10,7 @@ from export.charts import (
     gimmick_reasons,
     normalise_bars,
     parse_chart,
+    parse_midi_tempo,
     parse_fnf,
     parse_fnf_metadata,
     parse_osu,
@@ -158,6 +159,8 @@ def test_normalise_bars_splits_long_sections() -> None:
     assert normalise_bars([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3]) == [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3]
     assert normalise_bars([1, 2, 3, 4, 5, 6, 7]) == [1, 2, 3, 4, 5, 6, 7]  # 7/4 stays
     assert normalise_bars([3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9]) == [3, 4, 1, 2, 3, 1, 2, 3, 1, 2, 3]
+    # a grid that starts inside one long bar and never reaches a downbeat
+    assert normalise_bars([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) == [2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]
 
 
 def test_chart_even_eighths_use_quarter_beats() -> None:
@@ -165,3 +168,23 @@ def test_chart_even_eighths_use_quarter_beats() -> None:
     g = parse_chart(text, duration=4.5)
     assert g.times == pytest.approx([0.25, 0.75, 1.25, 1.75, 2.25, 3.25, 4.25])
     assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 1]
+
+
+def test_midi_tempo_map() -> None:
+    import io
+
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    tr.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))  # 120 bpm
+    tr.append(mido.MetaMessage("set_tempo", tempo=1000000, time=480 * 4))  # 60 bpm at beat 4
+    tr.append(mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0))
+    mid.tracks.append(tr)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    buf.seek(0)
+    g = parse_midi_tempo(buf, duration=4.0)
+    assert g.times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+    assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 3]

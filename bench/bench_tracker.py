@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from realtime.frontend import FrontendParams  # noqa: E402
-from realtime.tracker import BeatTracker, TrackerParams  # noqa: E402
+from realtime.frontend import FrontendParams
+from realtime.tracker import BeatTracker, TrackerParams
 
 
 def synthetic(seconds: float, bpm: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -2,13 +2,16 @@
 
 Usage::
 
+    .venv/bin/python bench/compare_peers.py --cache-only --batch   # fill the peer cache first
     .venv/bin/python bench/compare_peers.py [--model models/X.onnx] [--data DIR]
-        [--peers madmom-online beatnet-online] [--out bench/results/compare.md] [--cache-only]
+        [--peers madmom-online beatnet-online] [--out FILE] [--only-cached]
 
-Every tracker runs on the same files and is scored by :func:`realtime.evaluate.evaluate_dirs`
+Every tracker runs on the same files and is scored by :func:`realtime.evaluate.evaluate_files`
 (same annotations, same metrics). Peer outputs are slow to compute, so they are cached under
 ``.cache/peers/<peer>/<folder>/<track>.txt`` (beat times) with the peer's timing line in ``.err``;
-delete the cache to recompute. The report has one table per folder, overall, and non-classical
+delete the cache to recompute. ``--cache-only`` runs ``run_peer.sh`` once per file;
+``--cache-only --batch`` runs the same peer code in one process per peer (a fresh estimator per
+file, same WAV conversion and thread settings; it saves BeatNet's minute of imports per file). The report has one table per folder, overall, and non-classical
 (everything except GTZAN classical), plus the real-time factor of ``beatd analyze`` next to
 madmom online's on the same file in the same run.
 """

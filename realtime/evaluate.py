@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -187,18 +188,21 @@ def _duration(path: Path) -> float:
 
 METRICS = ("f_measure", "cmlt", "amlt", "p_score", "cemgil", "acc1", "acc2")
 _HEAD = ("| tracker | files | F-measure | CMLt | AMLt | P-score | Cemgil | Acc1 | Acc2 | "
-         "median lock s | locked files | beats in silence |")
+         "median lock s (all / locked files) | locked files | beats in silence |")
 _RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def summarize(files: list[FileScore]) -> dict:
-    """Means of the metrics, median time to lock (files that never lock count as infinite),
-    the number of files that locked, and the total of beats in silence."""
+    """Means of the metrics, median time to lock (files that never lock count as infinite; also
+    over the files that lock), the number of files that locked, and the total of beats in
+    silence."""
     if not files:
         return {}
     s = {m: float(np.mean([getattr(f, m) for f in files])) for m in METRICS}
     locks = np.array([f.lock_time for f in files])
     s["median_lock"] = float(np.median(locks))
+    fin = locks[np.isfinite(locks)]
+    s["median_lock_locked"] = float(np.median(fin)) if len(fin) else math.inf
     s["locked"] = int(np.isfinite(locks).sum())
     s["n"] = len(files)
     s["silence_beats"] = int(sum(f.silence_beats for f in files))
@@ -206,7 +210,9 @@ def summarize(files: list[FileScore]) -> dict:
 
 
 def _row(name: str, s: dict) -> str:
-    lock = "never" if not math.isfinite(s["median_lock"]) else f"{s['median_lock']:.2f}"
+    def fmt(x):
+        return "never" if not math.isfinite(x) else f"{x:.2f}"
+    lock = f"{fmt(s['median_lock'])} / {fmt(s['median_lock_locked'])}"
     return (f"| {name} | {s['n']} | {s['f_measure']:.3f} | {s['cmlt']:.3f} | {s['amlt']:.3f} | "
             f"{s['p_score']:.3f} | {s['cemgil']:.3f} | {s['acc1']:.2f} | {s['acc2']:.2f} | "
             f"{lock} | {s['locked']}/{s['n']} | {s['silence_beats']} |")

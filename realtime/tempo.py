@@ -135,8 +135,7 @@ def _comb_scores(r, periods, n_harmonics, out):
             s = acc / (wsum * r0)
         else:
             s = 0.0
-        if s < 0.0:
-            s = 0.0
+        s = max(s, 0.0)
         out[j] = s
 
 

@@ -18,13 +18,13 @@ madmom's online ``DBNBeatTrackingProcessor``:
   lock in a few beats, which the purely local tempo transitions cannot do. ``eps`` is
   surprise-driven: the tracker keeps an exponential average (``fit_window_s``) of the
   information gain ``log(P(a | tracked grid) / P(a | beats at random with the same tempo))``
-  of each frame's activation ``a``; ``eps = restart_prob * min(1, exp(-2 * gain per beat))``,
+  of each frame's activation ``a``;
+  ``eps = restart_prob * min(1, exp(-restart_decay * gain per beat))``,
   so a grid that predicts the beats well is not disturbed (no octave flips on strong
   off-beats), while one that stops predicting them re-locks quickly;
-* at each beat (phase 0) the hypothesis of tempo ``T`` is weighted by
-  ``(w(T) / max w) ** tempo_weight``, ``w`` = online comb score (plus a small floor) times the
-  prior: the longer-term periodicity and the prior settle the metrical level (80 or 160 BPM)
-  where the local evidence is ambiguous (off-beat peaks, weak beats);
+* optionally (``tempo_weight`` > 0; off by default) at each beat (phase 0) the hypothesis of
+  tempo ``T`` is weighted by ``(w(T) / max w) ** tempo_weight``, ``w`` = online comb score (plus
+  a small floor) times the prior, to push ambiguous metrical levels towards the prior;
 * while holding through a break (no beat evidence: the peak envelope of the activation above
   its running mean is below ``evidence_floor``) and on silent frames, the filter coasts: it
   predicts without applying observations, so the phase is carried through the break.
@@ -53,7 +53,7 @@ Confidence
 ``BeatEvent.confidence = p_window * salience``, in [0, 1]:
 
 * ``p_window``: the tracker's posterior probability that the beat falls within
-  ``+-confidence_window_ms`` (70 ms, the usual evaluation tolerance; at most 10 % of the beat
+  ``+-confidence_window_ms`` (70 ms, the usual evaluation tolerance; at most 15 % of the beat
   period) of the emitted time;
 * ``salience``: an exponentially weighted mean (over about 3 beats) of the peak network beat
   activation (a probability) around the recent emitted beats; it decays when the beats are
@@ -131,17 +131,25 @@ class TrackerParams:
         (one missed or spurious beat then cannot erase a hypothesis).
     restart_prob : probability per frame of jumping to the restart distribution (re-locking)
         while the tracked grid explains the activation no better than chance; it shrinks as
-        ``exp(-2 * gain per beat)`` when the grid predicts the beats well (see the module doc).
+        ``exp(-restart_decay * gain per beat)`` when the grid predicts the beats well.
+    restart_decay : how fast the re-locking pressure vanishes with the information gain (nats
+        per beat) of the tracked grid.
     fit_window_s : time constant of the average information gain that drives re-locking.
     tempo_weight : exponent of the per-beat tempo weight (online tempo score times prior,
-        relative to the best tempo); 0 disables it.
+        relative to the best tempo); 0 (default) disables it. It settles ambiguous metrical
+        levels towards the prior, but on real music it also pulled the tracker between levels
+        related by 3:2 (see BENCHMARKS.md), so it is off by default.
     lookahead_ms : commit a beat this long before its time (relative to the newest sample).
     confidence_window_ms : half width of the window for ``p_window`` (see Confidence).
     lock_threshold : ``p_window`` needed to start emitting (LOCKING -> LOCKED).
     lock_gain : and the average information gain per beat (nats) must exceed this: the grid
         must predict the activation better than chance (keeps random peaks from locking).
-    unlock_threshold, unlock_s : LOCKED falls back to LOCKING after ``p_window`` stayed below
-        ``unlock_threshold`` for ``unlock_s`` seconds while there was beat evidence.
+    unlock_gain, unlock_s : LOCKED falls back to LOCKING (stops emitting) after the average
+        information gain per beat stayed below ``unlock_gain`` for ``unlock_s`` seconds while
+        there was beat evidence: the grid predicts the activation no better than chance. (A merely
+        imprecise phase, low ``p_window``, keeps emitting: it shows in the confidence.)
+    unlock_threshold : ``p_window`` needed to resume emitting when the beats come back after a
+        break (HOLDING -> LOCKED; below it, HOLDING -> LOCKING).
     evidence_floor : the peak envelope of the beat activation above its running mean must reach
         this for beat evidence.
     evidence_decay_s : time constant of that peak envelope and of the running mean (seconds).
@@ -164,13 +172,15 @@ class TrackerParams:
     beat_region: float = 0.0
     activation_floor: float = 0.01
     restart_prob: float = 1e-3
+    restart_decay: float = 4.0
     fit_window_s: float = 2.0
-    tempo_weight: float = 0.5
+    tempo_weight: float = 0.0
     lookahead_ms: float = 80.0
     confidence_window_ms: float = 70.0
     lock_threshold: float = 0.5
     lock_gain: float = 0.0
     unlock_threshold: float = 0.25
+    unlock_gain: float = 0.0
     unlock_s: float = 1.5
     evidence_floor: float = 0.05
     evidence_decay_s: float = 1.0
@@ -344,11 +354,9 @@ def _dbn_step(a, use_obs, fwd, ti, trans, tf, eps, onb_scale, hist_c, win, out):
             best = hist_c[k]
             dstar = k
     w = win
-    cap = int(0.1 * interval)
-    if cap < w:
-        w = cap
-    if w < 1:
-        w = 1
+    cap = int(0.15 * interval)
+    w = min(w, cap)
+    w = max(w, 1)
     # p_window: all hypotheses (any tempo) with a beat within +-w frames of the prediction,
     # i.e. phase p = n - d (p = 0 for d = 0) for d in [dstar - w, dstar + w]
     pw = 0.0
@@ -398,8 +406,7 @@ def _tempo_weights(restart_t, gamma, tw):
     """Per-beat tempo weights ``(w_i / max w) ** gamma`` from the restart distribution."""
     mx = 0.0
     for i in range(restart_t.shape[0]):
-        if restart_t[i] > mx:
-            mx = restart_t[i]
+        mx = max(mx, restart_t[i])
     for i in range(restart_t.shape[0]):
         tw[i] = (restart_t[i] / mx) ** gamma if mx > 0.0 else 1.0
 
@@ -454,10 +461,8 @@ def _ring_max(ring_b, ring_d, pos, n_back_lo, n_back_hi, out):
         q = pos - 1 - back
         while q < 0:
             q += n
-        if ring_b[q] > mb:
-            mb = ring_b[q]
-        if ring_d[q] > md:
-            md = ring_d[q]
+        mb = max(mb, ring_b[q])
+        md = max(md, ring_d[q])
     out[0] = mb
     out[1] = md
 
@@ -724,8 +729,7 @@ class BeatTracker:
         self._base += (1.0 - self._env_decay) * (b - self._base)
         env = self._env * self._env_decay
         c = b - self._base
-        if c > env:
-            env = c
+        env = max(env, c)
         self._env = env
         evidence = env >= p.evidence_floor
         manual = self._manual_until >= (k + 1.0) * self._hop_s
@@ -739,7 +743,7 @@ class BeatTracker:
             # re-locking pressure: full restart_prob while the tracked grid predicts the
             # activation no better than chance, vanishing as its predictions get good
             # (floored at 1e-12: the restart mass also keeps every state far from denormals)
-            eps = max(1e-12, p.restart_prob * min(1.0, math.exp(-2.0 * self._gain *
+            eps = max(1e-12, p.restart_prob * min(1.0, math.exp(-p.restart_decay * self._gain *
                                                                  self._interval)))
         _dbn_step(a, observe, self._fwd, self._ti, self._trans, self._tf, eps, self._onb_scale,
                   self._hist_c, self._win, out)
@@ -778,7 +782,8 @@ class BeatTracker:
             if not evidence and not manual:
                 self._hold_start = k
                 self._set_state(TrackerState.HOLDING)
-            elif pwin < p.unlock_threshold and not manual:
+            elif (self._gain * interval < p.unlock_gain and not manual
+                  and self.locked_bpm is None):
                 if self._low_since < 0:
                     self._low_since = k
                 elif (k - self._low_since) >= p.unlock_s * self.fps:

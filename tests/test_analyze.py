@@ -13,10 +13,25 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from realtime.analyze import (analyze_file, analyze_signal, click_track, format_events,
-                              format_tempo, write_click, write_events)
-from realtime.evaluate import (Evaluation, Prediction, compare_markdown, evaluate_dirs,
-                               load_beats, score_file, tempo_accuracy, time_to_lock)
+from realtime.analyze import (
+    analyze_file,
+    analyze_signal,
+    click_track,
+    format_events,
+    format_tempo,
+    write_click,
+    write_events,
+)
+from realtime.evaluate import (
+    Evaluation,
+    Prediction,
+    compare_markdown,
+    evaluate_dirs,
+    load_beats,
+    score_file,
+    tempo_accuracy,
+    time_to_lock,
+)
 from realtime.frontend import FrontendParams
 from realtime.tracker import BeatEvent
 

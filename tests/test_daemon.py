@@ -160,8 +160,13 @@ def test_live_beats_reach_osc_and_midi_on_the_beat(tmp_path, jack_server, beatd_
     kinds = [m[1] for m in got_midi]
     assert "start" in kinds and kinds.count("clock") > 24 * 8 and "stop" in kinds
     clocks = np.array([m[0] for m in got_midi if m[1] == "clock"])
-    ppq = np.median(np.diff(clocks[-100:])) * 24
-    assert abs(60.0 / ppq - 120.0) < 3.0
+    # JACK MIDI delivers on period boundaries (5.3 ms here): use the mean, not the median
+    ppq = (clocks[-1] - clocks[-97]) / 96 * 24
+    # ... and compare with the beats' spacing on the same (wall) clock: the dummy JACK driver's
+    # audio clock runs a few % slow on a loaded machine, and the MIDI clock follows the beats
+    # as heard, not the nominal BPM
+    heard_period = np.median(np.diff(ev[-9:, 0]))
+    assert abs(ppq / heard_period - 1.0) < 0.015, (ppq, heard_period)
 
 
 def test_device_loss_and_return(tmp_path, jack_server, beatd_env, model_path):

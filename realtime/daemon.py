@@ -25,6 +25,7 @@ from . import config as config_mod
 from .audio_input import AudioInput
 from .clock import StreamClock
 from .config import Config
+from .rtprio import name_thread
 from .events import Beat, Status
 from .hop_reader import HopReader
 from .osc_control import Command
@@ -430,6 +431,7 @@ class Daemon:
 
     def _work(self) -> None:
         """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
+        name_thread("beatd-worker")
         # wake every 5 ms at most: beats are committed ~80 ms ahead and stamped with ADC time,
         # so polling latency costs nothing in timing, and fewer wake-ups cost less CPU
         poll = max(self.params.hop_length / self.params.sample_rate / 2, 0.005)

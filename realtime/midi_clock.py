@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .events import Beat
-from .rtprio import try_realtime
+from .rtprio import name_thread, try_realtime
 
 log = logging.getLogger("beatd.midi")
 
@@ -232,6 +232,7 @@ class MidiClock:
 
     def _run(self) -> None:
         try_realtime(self.rt_priority)
+        name_thread("beatd-midiclock")
         while not self._stop.is_set():
             if not self.running:
                 self._drain(0.01 if self._pending_notes or self._notes_off else 0.1)

@@ -35,6 +35,7 @@ from typing import Callable
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket, ParseError
 
+from .rtprio import name_thread
 from .events import Status
 from .osc_out import build_message
 
@@ -93,6 +94,7 @@ class OscControl:
         log.warning("OSC control: ignored a message from %s:%d: %s", addr[0], addr[1], why)
 
     def _run(self) -> None:
+        name_thread("beatd-osc-in")
         while not self._stop.is_set():
             try:
                 data, addr = self.sock.recvfrom(65536)

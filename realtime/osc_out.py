@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from .events import Beat, Status
-from .rtprio import try_realtime
+from .rtprio import name_thread, try_realtime
 
 log = logging.getLogger("beatd.osc")
 
@@ -204,6 +204,7 @@ class OscOutput:
 
     def _run(self) -> None:
         try_realtime(self.rt_priority)
+        name_thread("beatd-osc-out")
         last = {"bpm": -1.0, "state": None, "cand": None, "bpm_t": -1e9}
         phase_dt = 1.0 / self.phase_rate if self.phase_rate > 0 else None
         level_dt = 1.0 / self.level_rate if self.level_rate > 0 else None

@@ -21,3 +21,13 @@ def try_realtime(priority: int) -> bool:
     except OSError as exc:
         log.debug("real-time priority not permitted (%s); running at normal priority", exc)
         return False
+
+
+def name_thread(name: str) -> None:
+    """Give the calling thread an OS-level name (shown by ``top -H``, ``ps -L``); Linux only."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)   # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass

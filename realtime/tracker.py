@@ -67,9 +67,10 @@ States
 ------
 ``LISTENING`` (no beat evidence yet), ``LOCKING`` (evidence, phase not yet certain: no beats
 emitted), ``LOCKED`` (emitting; entered when ``p_window >= lock_threshold`` for a beat still at
-least ``lookahead_ms`` ahead and the average information gain per beat exceeds ``lock_gain``), ``HOLDING`` (the beat evidence stopped: beats continue on the
-tracked grid for ``hold_s``, or indefinitely while the tempo is locked), ``LOST`` (the hold
-expired; like listening). A silent frame (``process(..., active=False)``, from
+least ``lookahead_ms`` ahead and the average information gain per beat exceeds ``lock_gain``;
+back to LOCKING when the gain stays below ``unlock_gain`` for ``unlock_s``), ``HOLDING`` (the
+beat evidence stopped: beats continue on the tracked grid for ``hold_s``, or indefinitely while
+the tempo is locked), ``LOST`` (the hold expired; like listening). A silent frame (``process(..., active=False)``, from
 :class:`SilenceGate`) counts as no evidence and mutes emission, so no beats come out of silence
 or a low noise floor; a flat or random activation without periodic peaks does not lock either.
 """
@@ -768,10 +769,8 @@ class BeatTracker:
             self._observe_pending(k)
 
         # state machine
-        st = self.state
-        if st in (TrackerState.LISTENING, TrackerState.LOST):
-            if evidence:
-                self._set_state(TrackerState.LOCKING)
+        if self.state in (TrackerState.LISTENING, TrackerState.LOST) and evidence:
+            self._set_state(TrackerState.LOCKING)
         if self.state == TrackerState.LOCKING:
             if not evidence and not manual:
                 self._set_state(TrackerState.LOST if self._was_locked else TrackerState.LISTENING)
@@ -966,7 +965,7 @@ class BeatTracker:
         if bpm is None:
             bpm = self.bpm if self.bpm > 0 else self.params.prior_bpm
         bpm = float(min(max(bpm, self.params.min_bpm), self.params.max_bpm))
-        period_s, nb = self._current_grid()
+        _, nb = self._current_grid()
         self.locked_bpm = bpm
         self._set_window(bpm * (1.0 - tolerance), bpm * (1.0 + tolerance))
         if math.isfinite(nb):

@@ -52,6 +52,16 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
 
 
+def _close_all(objs) -> None:
+    """Close each object that is not None; a failure is logged and the rest still close."""
+    for o in objs:
+        if o is not None:
+            try:
+                o.close()
+            except Exception as exc:
+                log.warning("closing %s: %s", type(o).__name__, exc)
+
+
 class Outputs:
     """The configured outputs (OSC out, OSC control, MIDI clock/tap, Link), built from config.
 
@@ -127,20 +137,16 @@ class Outputs:
             except Exception as exc:
                 log.error("MIDI tap input disabled: %s", exc)
 
+    def _take_midi(self) -> tuple:
+        """Detach the MIDI clock and ports (the worker stops using them at once)."""
+        objs = (self.midi, self.tap, self.midi_port)
+        self.midi = self.tap = self.midi_port = None
+        return objs
+
     def _close_midi(self, timeout: float = 1.0) -> None:
         """Close the MIDI clock (it sends Stop) and ports; give up after ``timeout`` seconds:
         a JACK client's close can stall for many seconds on a troubled server."""
-        objs = (self.midi, self.tap, self.midi_port)
-        self.midi = self.tap = self.midi_port = None
-
-        def close():
-            for o in objs:
-                if o is not None:
-                    try:
-                        o.close()
-                    except Exception as exc:
-                        log.warning("closing a MIDI port: %s", exc)
-        th = threading.Thread(target=close, daemon=True)
+        th = threading.Thread(target=_close_all, args=(self._take_midi(),), daemon=True)
         th.start()
         th.join(timeout)
         if th.is_alive():
@@ -158,16 +164,10 @@ class Outputs:
         Runs in its own thread: closing a client of a dead JACK server takes seconds, and the
         worker must not wait for it. Beats meanwhile reach the other outputs only.
         """
-        old = (self.midi, self.tap, self.midi_port)
-        self.midi = self.tap = self.midi_port = None
+        old = self._take_midi()
 
         def reopen():
-            for o in old:
-                if o is not None:
-                    try:
-                        o.close()
-                    except Exception:
-                        pass
+            _close_all(old)
             self._open_midi()
         threading.Thread(target=reopen, name="beatd-midi-reopen", daemon=True).start()
 
@@ -192,12 +192,7 @@ class Outputs:
 
     def close(self) -> None:
         """Stop every output (the MIDI clock sends Stop if it runs)."""
-        for o in (self.osc, self.control, self.link):
-            if o is not None:
-                try:
-                    o.close()
-                except Exception as exc:
-                    log.warning("closing an output: %s", exc)
+        _close_all((self.osc, self.control, self.link))
         self._close_midi()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +75,3 @@ def check_audio_file(path: str | Path) -> "sf._SoundFileInfo":
         return sf.info(str(path))
     except Exception as exc:
         raise AudioFileError(f"{path}: not an audio file libsndfile can read ({exc})") from None
-
-
-def iter_hops(y: np.ndarray, hop_length: int) -> Iterator[np.ndarray]:
-    """Consecutive complete hops of ``y`` (views, no copies)."""
-    for k in range(len(y) // hop_length):
-        yield y[k * hop_length:(k + 1) * hop_length]

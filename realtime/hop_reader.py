@@ -90,7 +90,3 @@ class HopReader:
                     self._n_pending = 0
                     self.samples_out += self.hop_length
                     yield self._hop
-
-    def device_index_of(self, model_sample: float) -> float:
-        """Device-rate stream index of a model-rate stream index (soxr compensates its delay)."""
-        return model_sample * self.in_rate / self.out_rate

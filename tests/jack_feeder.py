@@ -18,6 +18,7 @@ import time
 import jack
 import numpy as np
 import soundfile as sf
+from procs import wait_for_term
 
 
 def main() -> int:
@@ -76,18 +77,17 @@ def main() -> int:
         server_gone.set()
         done.set()
 
-    def on_term(*_):    # leave the JACK graph cleanly: a vanished client stalls a -S server
-        stopped.set()
-        done.set()
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
     with client:
         for k, target in enumerate(args.ports):
             for src in client.get_all_connections(target):
                 client.disconnect(src, target)
             client.connect(outs[k % len(outs)], target)
         started.set()
-        if not done.wait(timeout=len(sig) / sr * 3 + 10):
+        # SIGTERM/SIGINT: leave the JACK graph cleanly (a vanished client stalls a -S server)
+        if wait_for_term(len(sig) / sr * 3 + 10, also=done,
+                         signals=(signal.SIGTERM, signal.SIGINT)):
+            stopped.set()
+        elif not done.is_set():
             print("feeder: timed out", file=sys.stderr)
             return 1
         if server_gone.is_set():      # closing a client of a dead server would hang

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import threading
 import time
 
 os.environ.setdefault("MIDO_BACKEND", "mido.backends.rtmidi/UNIX_JACK")
 import mido  # noqa: E402
+
+from procs import wait_for_term  # noqa: E402
 
 
 def main() -> int:
@@ -25,10 +26,8 @@ def main() -> int:
         got.append([time.monotonic(), msg.type, *msg.bytes()[1:]])
 
     port = mido.open_input(name, virtual=True, client_name="midisink", callback=on_msg)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
     print("READY", flush=True)
-    done.wait(600)
+    wait_for_term(600)
     port.close()
     with open(out, "w") as f:
         json.dump(got, f)

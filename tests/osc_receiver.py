@@ -6,7 +6,6 @@ Prints READY once bound; on SIGTERM writes ``[[monotonic_s, address, args...], .
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import sys
 import threading
@@ -14,6 +13,8 @@ import time
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
+
+from procs import wait_for_term  # noqa: E402
 
 
 def main() -> int:
@@ -25,10 +26,8 @@ def main() -> int:
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     th = threading.Thread(target=server.serve_forever, daemon=True)
     th.start()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
     print("READY", flush=True)
-    done.wait(600)
+    wait_for_term(600)
     server.shutdown()
     with open(out, "w") as f:
         json.dump(got, f)

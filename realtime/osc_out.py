@@ -29,11 +29,10 @@ import heapq
 import logging
 import queue
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass
-
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from .events import Beat, Status
 from .rtprio import name_thread, try_realtime
@@ -54,15 +53,48 @@ class OscTarget:
     latency_ms: float = 0.0
 
 
+_HEADS: dict[tuple[str, str], bytes] = {}
+
+
+def _osc_string(text: str) -> bytes:
+    b = text.encode("utf-8")
+    return b + b"\0" * (4 - len(b) % 4)
+
+
 def build_message(address: str, args: list) -> bytes:
-    """Encode one OSC message (types from the Python values; float64 marked with 'd')."""
-    b = OscMessageBuilder(address=address)
+    """Encode one OSC 1.0 message: ``int`` -> i, ``float`` -> f, ``str`` -> s, ``bool`` -> i,
+    ``(value, tag)`` for an explicit tag among i, f, d, s.
+
+    A few struct calls instead of python-osc's builder (5-10x cheaper: the sender thread runs
+    this dozens of times a second); the receivers in the tests are python-osc servers, so the
+    encoding is checked against the library.
+
+    >>> build_message("/a", [1, 0.5])
+    b'/a\x00\x00,if\x00\x00\x00\x00\x01?\x00\x00\x00'
+    """
+    tags = []
+    body = []
     for a in args:
-        if isinstance(a, tuple):          # (value, type tag) for explicit types
-            b.add_arg(a[0], a[1])
+        v, t = a if isinstance(a, tuple) else (a, "s" if isinstance(a, str) else
+                                                "f" if isinstance(a, float) else "i")
+        tags.append(t)
+        if t == "i":
+            body.append(struct.pack(">i", int(v)))
+        elif t == "f":
+            body.append(struct.pack(">f", float(v)))
+        elif t == "d":
+            body.append(struct.pack(">d", float(v)))
+        elif t == "s":
+            body.append(_osc_string(str(v)))
         else:
-            b.add_arg(a)
-    return b.build().dgram
+            raise ValueError(f"unsupported OSC type tag {t!r}")
+    key = (address, "".join(tags))
+    head = _HEADS.get(key)
+    if head is None:
+        head = _osc_string(address) + _osc_string("," + key[1])
+        if len(_HEADS) < 4096:
+            _HEADS[key] = head
+    return head + b"".join(body)
 
 
 class _Sink:
@@ -209,6 +241,9 @@ class OscOutput:
         phase_dt = 1.0 / self.phase_rate if self.phase_rate > 0 else None
         level_dt = 1.0 / self.level_rate if self.level_rate > 0 else None
         next_phase = next_level = next_periodic = time.monotonic()
+        # periodic messages due within half the shortest period ride on the same wake-up: one
+        # wake-up per phase tick instead of separate ones for level and status (each costs)
+        slack = 0.5 * min(x for x in (phase_dt, level_dt, 0.1) if x)
         while not self._stop.is_set():
             now = time.monotonic()
             deadline = next_periodic
@@ -236,7 +271,7 @@ class OscOutput:
                 if scheduled is not None and len(self.late_ms) < 100000:
                     self.late_ms.append((time.monotonic() - scheduled) * 1e3)
             st = self._status
-            if phase_dt and now >= next_phase:
+            if phase_dt and now >= next_phase - slack:
                 ph = st.phase(now)
                 for s in self.sinks:
                     if "phase" in s.wants:
@@ -245,7 +280,7 @@ class OscOutput:
                 next_phase += phase_dt
                 if next_phase < now:
                     next_phase = now + phase_dt
-            if level_dt and now >= next_level:
+            if level_dt and now >= next_level - slack:
                 for s in self.sinks:
                     if "level" in s.wants:
                         s.send(build_message(s.target.prefix + "/level",
@@ -253,7 +288,7 @@ class OscOutput:
                 next_level += level_dt
                 if next_level < now:
                     next_level = now + level_dt
-            if now >= next_periodic:
+            if now >= next_periodic - slack:
                 self._expire(now)
                 self._periodic(now, st, last)
                 next_periodic = now + 0.1

@@ -141,3 +141,19 @@ def test_binding_beyond_localhost_warns(caplog):
         ctl = OscControl(host="0.0.0.0", port=0)
         ctl.close()
     assert any("anyone on that network" in r.getMessage() for r in caplog.records)
+
+
+def test_encoder_matches_python_osc():
+    """beatd's OSC encoder produces python-osc's bytes, and python-osc parses them back."""
+    from pythonosc.osc_message import OscMessage
+    from realtime.osc_out import build_message
+    cases = [("/beatd/beat", [7, 3, 128.25, 0.75, (1.7e9 + 0.125, "d")]),
+             ("/beatd/state", ["locked", 0.5]), ("/x", []), ("/abc", ["abcd", "", -5])]
+    for addr, args in cases:
+        ref = OscMessageBuilder(address=addr)
+        for a in args:
+            ref.add_arg(*a) if isinstance(a, tuple) else ref.add_arg(a)
+        dgram = build_message(addr, args)
+        assert dgram == ref.build().dgram
+        parsed = OscMessage(dgram)
+        assert parsed.address == addr and len(parsed.params) == len(args)

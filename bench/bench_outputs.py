@@ -47,7 +47,7 @@ def feed(sink, seconds: float, bpm: float = 120.0, lookahead: float = 0.08) -> l
     return beats
 
 
-def bench_midi(seconds: float, tmp: Path) -> list[list]:
+def bench_midi(seconds: float, tmp: Path, spin_us: float) -> list[list]:
     from realtime.midi_clock import MidiClock, MidiClockParams, open_output
     # as on a music machine: the JACK server and the receiving "DAW" run at real-time priority
     srv = JackServer(rate=48000, period=64, realtime=True)
@@ -63,7 +63,7 @@ def bench_midi(seconds: float, tmp: Path) -> list[list]:
         ports = jack_ports()
         subprocess.run(["jack_connect", next(p for p in ports if "beatd-bench" in p),
                         next(p for p in ports if "midisink" in p)], check=True)
-        clock = MidiClock(port, MidiClockParams(), record_intervals=True)
+        clock = MidiClock(port, MidiClockParams(spin_us=spin_us), record_intervals=True)
         clock.start()
         beats = feed(clock.beat, seconds)
         time.sleep(0.6)
@@ -138,12 +138,14 @@ def main() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)   # as the daemon runs
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--spin-us", type=float, default=0.0,
+                    help="MIDI clock spin before each pulse (config [midi] spin_us)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     print(f"# outputs benchmark: {machine()}")
-    rows, qmed, q99 = bench_midi(args.seconds, tmp)
+    rows, qmed, q99 = bench_midi(args.seconds, tmp, args.spin_us)
     print(f"\n## MIDI clock, 120 BPM for {args.seconds:.0f} s, JACK dummy driver, period 64 "
-          f"(1.33 ms)\n")
+          f"(1.33 ms), spin {args.spin_us:.0f} us\n")
     print(table(["side", "pulses", "median interval ms", "p99 |dev| ms", "max |dev| ms",
                  "tempo wobble %"], rows))
     print(f"\nclock quarter note vs beat: median {qmed:.3f} ms, p99 {q99:.3f} ms")

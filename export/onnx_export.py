@@ -1,7 +1,8 @@
 """Export a trained ``BeatGRU`` to the two ONNX graphs the daemon loads.
 
-* ``<name>.onnx`` -- **streaming** graph: ``features`` [1, F] plus one recurrent state per GRU layer
-  (``h{i}_in`` [1, 1, H]) in; ``activations`` [1, 2] (sigmoid beat, downbeat) and ``h{i}_out`` out.
+* ``<name>.onnx`` -- **streaming** graph: ``features`` [T, F] (T >= 1 new frames) plus one
+  recurrent state per GRU layer (``h{i}_in`` [1, 1, H]) in; ``activations`` [T, 2] (sigmoid beat,
+  downbeat) and ``h{i}_out`` out.
 * ``<name>.seq.onnx`` -- **sequence** graph: ``features`` [1, T, F] -> ``activations`` [1, T, 2],
   zero initial state (same as a freshly reset streaming run).
 
@@ -78,30 +79,34 @@ def state_spec(w: dict) -> list[dict]:
 
 
 def streaming_graph(w: dict) -> onnx.GraphProto:
+    """``features`` [T, F] + states -> ``activations`` [T, 2] + states: T >= 1 frames per call
+    (the daemon passes every frame that arrived since it last woke; T = 1 is frame by frame)."""
     H, F = w["hidden"], w["n_in"]
     L = len(w["gru"])
     nodes = [
         helper.make_node("MatMul", ["features", "proj_w"], ["p0"]),
         helper.make_node("Add", ["p0", "proj_b"], ["p1"]),
         helper.make_node("Elu", ["p1"], ["p2"], alpha=1.0),
-        helper.make_node("Reshape", ["p2", "shape_1_1_P"], ["x0"]),
+        helper.make_node("Reshape", ["p2", "shape_T_1_P"], ["x0"]),       # [T, 1, P]
     ]
     x = "x0"
     for i in range(L):
         nodes.append(_gru_node(i, x, f"h{i}_in", f"y{i}", f"h{i}_out", H))
-        x = f"h{i}_out"  # one step: Y_h == Y, [1, 1, H] is a valid [seq, batch, in] input
+        nodes.append(helper.make_node("Squeeze", [f"y{i}", "axis1"], [f"x{i + 1}"]))  # [T, 1, H]
+        x = f"x{i + 1}"
     nodes += [
-        helper.make_node("Reshape", [x, "shape_1_H"], ["z0"]),
+        helper.make_node("Reshape", [x, "shape_T_H"], ["z0"]),             # [T, H]
         helper.make_node("MatMul", ["z0", "out_w"], ["z1"]),
         helper.make_node("Add", ["z1", "out_b"], ["z2"]),
         helper.make_node("Sigmoid", ["z2"], ["activations"]),
     ]
     inits = _common_inits(w) + [
-        numpy_helper.from_array(np.array([1, 1, w["proj_w"].shape[1]], np.int64), "shape_1_1_P"),
-        numpy_helper.from_array(np.array([1, H], np.int64), "shape_1_H"),
+        numpy_helper.from_array(np.array([-1, 1, w["proj_w"].shape[1]], np.int64), "shape_T_1_P"),
+        numpy_helper.from_array(np.array([-1, H], np.int64), "shape_T_H"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
     ]
-    inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, F])]
-    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, [1, 2])]
+    inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["T", F])]
+    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["T", 2])]
     for s in state_spec(w):
         inputs.append(helper.make_tensor_value_info(s["input"], TensorProto.FLOAT, s["shape"]))
         outputs.append(helper.make_tensor_value_info(s["output"], TensorProto.FLOAT, s["shape"]))

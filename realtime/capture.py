@@ -110,7 +110,9 @@ def main() -> int:
         stop.set()
     threading.Thread(target=watch_parent, daemon=True).start()
 
-    while not stop.wait(0.05):
+    # wake rarely (each wake-up costs CPU): the daemon's device timeout (1 s) is what detects a
+    # silent device; this only notices a stream that PortAudio has stopped
+    while not stop.wait(0.25):
         ring._ctr[7] += 1   # heartbeat
         if not stream.active:
             break

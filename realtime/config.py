@@ -71,7 +71,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "channel": Key((str, int), "mix", _channel),
         "channels": Key((int,), 0, _range(0, 64)),
         "samplerate": Key(NUM, 0, _range(0, 768000)),
-        "blocksize": Key((int,), 0, _range(0, 16384)),
+        "blocksize": Key((int,), 1024, _range(0, 16384)),
         "ring_seconds": Key(NUM, 4.0, _range(0.1, 60)),
         "jack_client_name": Key((str,), "beatd"),
     },
@@ -85,7 +85,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "device_timeout_s": Key(NUM, 1.0, _range(0.1, 30)),
         "retry_max_s": Key(NUM, 2.0, _range(0.1, 60)),
         "status_rate": Key(NUM, 10.0, _range(1, 100)),
-        "worker_interval_ms": Key(NUM, 40.0, _range(1, 60)),
+        "worker_interval_ms": Key(NUM, 100.0, _range(1, 500)),
     },
     "silence": {
         "floor_db": Key(NUM, -50.0, _range(-140, 0)),
@@ -145,7 +145,7 @@ def _stage_sections() -> None:
     SCHEMA["midi"].update(keys_from_dataclass(MidiClockParams, {
         "beat_note": _range(-1, 127), "note_channel": _range(0, 15),
         "correction": _range(0, 1), "max_step": _range(0, 0.5),
-        "latency_ms": _range(-1000, 1000)}))
+        "latency_ms": _range(-1000, 1000), "spin_us": _range(0, 2000)}))
 
 
 def _meters(v):

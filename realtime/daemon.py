@@ -11,6 +11,7 @@ the MIDI clock and reopens the input with backoff until it is back.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import sys
@@ -49,6 +50,9 @@ class Stats:
     nonfinite_samples: int = 0
     device_losses: int = 0
     worker_max_ms: float = 0.0
+    wakeups: int = 0            # worker wake-ups (each costs: fewer is cheaper)
+    late_beats: int = 0         # beats committed after their scheduled time had passed
+    min_lead_ms: float = math.inf   # smallest time between committing a beat and its time
     started: float = field(default_factory=time.monotonic)
 
 
@@ -224,6 +228,7 @@ class Daemon:
         self.pipeline = Pipeline(cfg)
         self.model_path = self.pipeline.model_path
         self.params = self.pipeline.params
+        self._hops = np.zeros((32, self.params.hop_length), np.float32)   # one wake-up's hops
         self.status = Status()
         self.input: AudioInput | None = None
         self._open_input()          # raises AudioDeviceError on the first attempt
@@ -245,6 +250,9 @@ class Daemon:
         if self.record is not None:
             self.reader.tap = lambda x: self._recorded.append(x.copy())
         self.clock = StreamClock(self.input.samplerate)
+        # recent (now - time the newest readable sample was heard) at wake-ups: their maximum is
+        # the input latency plus one block, how long after a sound the worker can see it
+        self._lags = [0.0] * 32
         self._block_count = 0
         # counters of earlier streams, so the reported totals survive a reopen
         self._base = (self.stats.dropped_blocks, self.stats.dropped_samples, self.stats.xruns)
@@ -398,6 +406,10 @@ class Daemon:
                  confidence=ev.confidence, stream_time=ev.time)
         self.outputs.beat(b)
         self.stats.beats += 1
+        lead_ms = (when - time.monotonic()) * 1e3     # how far ahead of its time it was sent
+        self.stats.min_lead_ms = min(self.stats.min_lead_ms, lead_ms)
+        if lead_ms < 0:
+            self.stats.late_beats += 1
         st = self.status
         self.status = Status(**{**st.__dict__, "last_beat_when": when,
                                 "beat_in_bar": ev.beat_in_bar})
@@ -427,8 +439,8 @@ class Daemon:
     def _work(self) -> None:
         """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
         name_thread("beatd-worker")
-        # beats are committed ~80 ms ahead and stamped with ADC time, so waking only every
-        # worker_interval_ms costs nothing in timing; each wake-up is expensive (cold caches)
+        # wakes when _sleep_s says: rarely (each wake-up is expensive, cold caches), but in
+        # time for every beat, which is committed ~80 ms ahead and stamped with ADC time
         status_every = max(1, int(self.params.frame_rate / self.cfg.section("service")
                                   ["status_rate"]))
         stats = self.stats
@@ -463,18 +475,54 @@ class Daemon:
             self._block_count, starts, adcs = ring.blocks_since(self._block_count)
             if len(starts):
                 self.clock.update(starts, adcs)
-            for hop in self.reader.hops():
-                self._process_hop(hop, status_every)
+            if self.clock.ready:            # how late the newest sample is readable after it was heard
+                self._lags[stats.wakeups % len(self._lags)] = (
+                    now - self.clock.monotonic_time(ring.write_count))
+            while True:                    # everything that arrived since the last wake-up
+                n = self.reader.read_hops(self._hops)
+                for i, ev in self.pipeline.process_hops(self._hops[:n]):
+                    self._after_frame(i, ev, status_every)
+                if n < len(self._hops):
+                    break
             self._account(ring)
             stats.worker_max_ms = max(stats.worker_max_ms, (time.perf_counter() - t0) * 1e3)
-            self._stop.wait(self.cfg.section("service")["worker_interval_ms"] / 1e3)
+            stats.wakeups += 1
+            self._stop.wait(self._sleep_s(time.monotonic()))
 
-    def _process_hop(self, hop: np.ndarray, status_every: int) -> None:
+    def _sleep_s(self, now: float) -> float:
+        """How long the worker may sleep: until the audio that commits the next beat is in.
+
+        Every wake-up costs (cold caches), so the worker sleeps up to ``worker_interval_ms``;
+        but a beat is committed ``lookahead_ms`` before its time from the newest audio, so while
+        tracking it wakes as soon as that audio can be read (the input lag's recent 90th
+        percentile, robust to a stall, plus one hop and 3 ms), and the beat still leaves ahead
+        of its time. While locking it wakes at least every 50 ms, so that the first beat is
+        committed from fresh audio.
+        """
+        longest = self.cfg.section("service")["worker_interval_ms"] / 1e3
+        tr = self.pipeline.tracker
+        if tr.state == TrackerState.LOCKING:    # the first beat must not come from stale audio
+            longest = min(longest, 0.05)
+        t_due = tr.commit_due()
+        if not math.isfinite(t_due) or not self.clock.ready:
+            return longest
+        lag = sorted(self._lags)[-4]         # ~90th percentile of the last 32 wake-ups
+        due = (self._stream_to_monotonic(t_due) + lag
+               + self.params.hop_length / self.params.sample_rate
+               + 0.003)
+        if due > now:
+            return min(longest, max(due - now, 0.002))
+        if now - due < 0.03 and tr.state != TrackerState.LOCKING:
+            return 0.005            # that audio should be in but the beat is not committed yet
+        return longest
+
+    def _after_frame(self, i: int, ev, status_every: int) -> None:
+        """Per frame, after the tracker stepped: emit, log state changes, publish status."""
         stats = self.stats
-        ev = self.pipeline.process_hop(hop)
         stats.frames += 1
         if self.dump_features is not None:
-            self._frames.append(self.pipeline.features.copy())
+            feats = self.pipeline.block_features
+            self._frames.append(feats[i % len(feats)].copy())
         if ev is not None:
             self._emit(ev)
         tr = self.pipeline.tracker

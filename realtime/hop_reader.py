@@ -20,7 +20,7 @@ class HopReader:
     in_rate, out_rate : device and model sample rates.
     hop_length : model hop in samples.
     channel : device channel to use, or None for the mean of all channels.
-    chunk : device samples read from the ring at a time.
+    chunk : most device samples read from the ring at a time.
 
     Examples
     --------
@@ -28,11 +28,12 @@ class HopReader:
     >>> hr = HopReader(rb, 48000, 44100, 441)
     >>> rb.write(np.zeros((4800, 1), np.float32), 0.0)
     True
-    >>> n = sum(1 for _ in hr.hops())   # soxr holds back its filter delay at first
+    >>> hops = np.zeros((32, 441), np.float32)
+    >>> n = hr.read_hops(hops)   # soxr holds back its filter delay at first
     """
 
     def __init__(self, ring: RingBuffer, in_rate: float, out_rate: int, hop_length: int,
-                 channel: int | None = None, chunk: int = 256) -> None:
+                 channel: int | None = None, chunk: int = 4096) -> None:
         self.ring = ring
         self.in_rate = float(in_rate)
         self.out_rate = int(out_rate)
@@ -42,11 +43,10 @@ class HopReader:
         self._mono = np.zeros(int(chunk), np.float32)
         self._resampler = None if self.in_rate == self.out_rate else soxr.ResampleStream(
             self.in_rate, self.out_rate, 1, dtype="float32", quality="HQ")
-        # pending model-rate samples not yet forming a whole hop
-        self._pending = np.zeros(self.hop_length + int(chunk * out_rate / in_rate) + 64,
-                                 np.float32)
+        self._ratio = self.out_rate / self.in_rate
+        # model-rate samples not yet handed out as whole hops
+        self._pending = np.zeros(self.hop_length + int(chunk * self._ratio) + 1024, np.float32)
         self._n_pending = 0
-        self._hop = np.zeros(self.hop_length, np.float32)
         self.samples_out = 0          # model-rate samples handed out as hops
         self.nonfinite_samples = 0    # NaN/Inf replaced by 0
         self.tap = None               # optional callable fed each device-rate mono chunk
@@ -58,35 +58,49 @@ class HopReader:
         self._n_pending = 0
         self.samples_out = 0
 
-    def _downmix(self) -> np.ndarray:
-        b = self._block
+    def _downmix(self, n: int) -> np.ndarray:
+        b = self._block[:n]
+        mono = self._mono[:n]
         if self.channel is not None:
-            self._mono[:] = b[:, self.channel]
+            mono[:] = b[:, self.channel]
         elif b.shape[1] == 1:
-            self._mono[:] = b[:, 0]
+            mono[:] = b[:, 0]
         else:
-            np.mean(b, axis=1, out=self._mono)
-        if not np.isfinite(self._mono).all():
-            bad = ~np.isfinite(self._mono)
+            np.mean(b, axis=1, out=mono)
+        if not np.isfinite(mono).all():
+            bad = ~np.isfinite(mono)
             self.nonfinite_samples += int(bad.sum())
-            self._mono[bad] = 0.0
-        return self._mono
+            mono[bad] = 0.0
+        return mono
 
-    def hops(self):
-        """Yield every complete hop available now (the same array, refilled: copy to keep)."""
-        while self.ring.read_into(self._block):
-            x = self._downmix()
+    def read_hops(self, out: np.ndarray) -> int:
+        """Fill the rows of ``out`` [max_hops, hop_length] with the complete hops available now.
+
+        Returns the number of hops written. Reads no more from the ring than fits in ``out``, so
+        whatever is left waits there for the next call.
+        """
+        hop = self.hop_length
+        n_out = 0
+        while True:
+            room = (out.shape[0] - n_out) * hop - self._n_pending     # model-rate samples
+            want = min(self._block.shape[0], int(room / self._ratio) - 64)
+            if want <= 0:
+                break
+            n = self.ring.read_available(self._block[:want])
+            if n == 0:
+                break
+            x = self._downmix(n)
             if self.tap is not None:
                 self.tap(x)
             y = x if self._resampler is None else self._resampler.resample_chunk(x)
-            i = 0
-            while i < len(y):
-                take = min(self.hop_length - self._n_pending, len(y) - i)
-                self._pending[self._n_pending:self._n_pending + take] = y[i:i + take]
-                self._n_pending += take
-                i += take
-                if self._n_pending == self.hop_length:
-                    self._hop[:] = self._pending[:self.hop_length]
-                    self._n_pending = 0
-                    self.samples_out += self.hop_length
-                    yield self._hop
+            p = self._n_pending
+            self._pending[p:p + len(y)] = y
+            p += len(y)
+            k = min(p // hop, out.shape[0] - n_out)
+            out[n_out:n_out + k] = self._pending[:k * hop].reshape(k, hop)
+            rest = p - k * hop
+            self._pending[:rest] = self._pending[k * hop:p]
+            self._n_pending = rest
+            n_out += k
+            self.samples_out += k * hop
+        return n_out

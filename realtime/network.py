@@ -2,8 +2,9 @@
 
 A model is a pair of ONNX files made by ``export.onnx_export`` from the same weights:
 
-* ``<name>.onnx``: streaming graph, ``features`` [1, F] + recurrent states -> ``activations``
-  [1, 2] + new states (state names and shapes are listed in the metadata);
+* ``<name>.onnx``: streaming graph, ``features`` [T, F] + recurrent states -> ``activations``
+  [T, 2] + new states (state names and shapes are listed in the metadata); T is the number of
+  new frames (models exported before batching have a fixed T = 1 and are stepped frame by frame);
 * ``<name>.seq.onnx``: sequence graph, ``features`` [1, T, F] -> ``activations`` [1, T, 2].
 
 Both carry the frontend parameters in ``metadata_props``; :attr:`BeatNetwork.params` rebuilds
@@ -14,6 +15,7 @@ Examples
 >>> net = BeatNetwork(default_model_path())          # doctest: +SKIP
 >>> fe = Frontend(net.params)                        # doctest: +SKIP
 >>> beat, downbeat = net.process_frame(fe.process_hop(hop))   # doctest: +SKIP
+>>> act = net.process_frames(frames)     # frames [T, F] -> [T, 2], same state   # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from realtime.frontend import FrontendParams
 
 FORMAT = "beatd-beatnet-1"
 DEFAULT_MODEL = "beatd_gru.onnx"
+MAX_FRAMES = 64          # frames per onnxruntime call in process_frames
 
 
 def default_model_path() -> Path:
@@ -95,8 +98,10 @@ class BeatNetwork:
         states = json.loads(_require(meta, "beatd.model.state", path))
         inputs = {i.name: i for i in self._stream.get_inputs()}
         outputs = {o.name: o for o in self._stream.get_outputs()}
-        if "features" not in inputs or list(inputs["features"].shape) != [1, n_feat]:
-            raise ValueError(f"{path.name}: streaming graph input 'features' must be [1, {n_feat}] "
+        shape = list(inputs["features"].shape) if "features" in inputs else None
+        if (shape is None or len(shape) != 2 or shape[1] != n_feat
+                or (isinstance(shape[0], int) and shape[0] != 1)):
+            raise ValueError(f"{path.name}: streaming graph input 'features' must be [T, {n_feat}] "
                              f"as 'beatd.model.n_features' says, got "
                              f"{inputs.get('features').shape if 'features' in inputs else 'none'}")
         for s in states:
@@ -113,12 +118,16 @@ class BeatNetwork:
                              f"metadata 'beatd.model.state'")
         self.state_spec = states
 
-        # preallocated buffers and two IO bindings (state A -> B, then B -> A)
-        self._x = np.zeros((1, n_feat), np.float32)
-        self._act = np.zeros((1, 2), np.float32)
+        # preallocated buffers; IO bindings per (frame count, direction: state A -> B or B -> A)
+        self.batched = not isinstance(shape[0], int)
+        self.max_frames = MAX_FRAMES if self.batched else 1
+        self._xs = np.zeros((self.max_frames, n_feat), np.float32)
+        self._acts = np.zeros((self.max_frames, 2), np.float32)
+        self._x = self._xs[:1]
+        self._act = self._acts[:1]
         self._sa = [np.zeros(s["shape"], np.float32) for s in states]
         self._sb = [np.zeros(s["shape"], np.float32) for s in states]
-        self._bindings = [self._bind(self._sa, self._sb), self._bind(self._sb, self._sa)]
+        self._bindings: dict[tuple[int, int], ort.IOBinding] = {}
         self._flip = 0
 
         # sequence graph (optional: fall back to stepping the streaming graph)
@@ -133,14 +142,20 @@ class BeatNetwork:
                                      f"({smeta.get(key)!r} vs {meta.get(key)!r}): not the same model")
         self.sequence_path = seq_path if self._seq is not None else None
 
-    def _bind(self, s_in: list[np.ndarray], s_out: list[np.ndarray]) -> ort.IOBinding:
-        b = self._stream.io_binding()
-        f32 = np.float32
-        b.bind_input("features", "cpu", 0, f32, list(self._x.shape), self._x.ctypes.data)
-        b.bind_output("activations", "cpu", 0, f32, list(self._act.shape), self._act.ctypes.data)
-        for spec, a, o in zip(self.state_spec, s_in, s_out):
-            b.bind_input(spec["input"], "cpu", 0, f32, list(a.shape), a.ctypes.data)
-            b.bind_output(spec["output"], "cpu", 0, f32, list(o.shape), o.ctypes.data)
+    def _binding(self, n: int) -> ort.IOBinding:
+        """The IO binding for ``n`` frames in the current state direction (made once)."""
+        key = (n, self._flip)
+        b = self._bindings.get(key)
+        if b is None:
+            s_in, s_out = (self._sa, self._sb) if self._flip == 0 else (self._sb, self._sa)
+            b = self._stream.io_binding()
+            f32 = np.float32
+            b.bind_input("features", "cpu", 0, f32, [n, self._xs.shape[1]], self._xs.ctypes.data)
+            b.bind_output("activations", "cpu", 0, f32, [n, 2], self._acts.ctypes.data)
+            for spec, a, o in zip(self.state_spec, s_in, s_out):
+                b.bind_input(spec["input"], "cpu", 0, f32, list(a.shape), a.ctypes.data)
+                b.bind_output(spec["output"], "cpu", 0, f32, list(o.shape), o.ctypes.data)
+            self._bindings[key] = b
         return b
 
     @property
@@ -158,9 +173,28 @@ class BeatNetwork:
     def process_frame(self, features: np.ndarray) -> tuple[float, float]:
         """One frontend frame [F] -> (beat, downbeat) probabilities; state carries over."""
         self._x[0] = features
-        self._stream.run_with_iobinding(self._bindings[self._flip])
+        self._stream.run_with_iobinding(self._binding(1))
         self._flip ^= 1
         return float(self._act[0, 0]), float(self._act[0, 1])
+
+    def process_frames(self, frames: np.ndarray) -> np.ndarray:
+        """New frames [T, F] -> activations [T, 2] (an internal buffer: copy to keep).
+
+        One onnxruntime call per ``max_frames`` frames (each call has a fixed cost that dwarfs
+        the GRU step); the result equals T calls of :meth:`process_frame`.
+        """
+        n = frames.shape[0]
+        if n > self.max_frames:
+            out = np.empty((n, 2), np.float32)
+            for i in range(0, n, self.max_frames):
+                out[i:i + self.max_frames] = self.process_frames(frames[i:i + self.max_frames])
+            return out
+        if n == 0:
+            return self._acts[:0]
+        self._xs[:n] = frames
+        self._stream.run_with_iobinding(self._binding(n))
+        self._flip ^= 1
+        return self._acts[:n]
 
     def process_sequence(self, frames: np.ndarray) -> np.ndarray:
         """Frames [T, F] from a fresh stream -> activations [T, 2] (does not touch the streaming state)."""

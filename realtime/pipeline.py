@@ -1,7 +1,8 @@
 """The per-hop chain of stages: frontend -> network -> (silence gate, level) -> tracker.
 
-One :meth:`Pipeline.process_hop` call per hop of model-rate samples, as the daemon's worker runs
-it; :meth:`Pipeline.reset` starts a new stream. The stages are built from the model (frontend
+:meth:`Pipeline.process_hops` takes every hop that arrived since the worker last woke (the network
+runs once for all of them; the tracker still steps frame by frame); :meth:`Pipeline.process_hop`
+is the same for a single hop. :meth:`Pipeline.reset` starts a new stream. The stages are built from the model (frontend
 parameters from its metadata) and the configuration.
 """
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Pipeline:
     >>> from realtime.config import defaults
     >>> pipe = Pipeline(defaults())                                  # doctest: +SKIP
     >>> ev = pipe.process_hop(hop)    # a BeatEvent or None           # doctest: +SKIP
+    >>> for i, ev in pipe.process_hops(hops):   # hops [n, hop_length]  # doctest: +SKIP
+    ...     pass
     """
 
     def __init__(self, cfg: Config, model_path: str | Path | None = None) -> None:
@@ -45,6 +48,8 @@ class Pipeline:
         self.gate = SilenceGate(p.hop_length, p.sample_rate, floor_db=sil["floor_db"],
                                 hysteresis_db=sil["hysteresis_db"])
         self.features = np.zeros(p.n_features, np.float32)
+        self.block_features = np.zeros((self.network.max_frames, p.n_features), np.float32)
+        self._active = np.zeros(self.network.max_frames, bool)
 
     def reset(self) -> None:
         """A new stream: every stage forgets the past."""
@@ -64,3 +69,25 @@ class Pipeline:
         active = self.gate.process_hop(hop)
         beat, downbeat = self.network.process_frame(self.features)
         return self.tracker.process(beat, downbeat, active)
+
+    def process_hops(self, hops: np.ndarray):
+        """Consume hops [n, hop_length]; yield ``(i, event or None)`` as the tracker steps.
+
+        Frontend, level and gate run hop by hop, the network once per ``max_frames`` hops, the
+        tracker frame by frame; after each yield the tracker's state is that of frame ``i``, and
+        ``block_features[i % max_frames]`` holds frame ``i``'s features.
+        """
+        m = self.network.max_frames
+        feats, active = self.block_features, self._active
+        for s in range(0, hops.shape[0], m):
+            n = min(m, hops.shape[0] - s)
+            for j in range(n):
+                hop = hops[s + j]
+                feats[j] = self.frontend.process_hop(hop)
+                self.level.process_hop(hop)
+                active[j] = self.gate.process_hop(hop)
+            act = self.network.process_frames(feats[:n])
+            for j in range(n):
+                yield s + j, self.tracker.process(float(act[j, 0]), float(act[j, 1]),
+                                                  bool(active[j]))
+            self.features = feats[n - 1]

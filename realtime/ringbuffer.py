@@ -167,6 +167,20 @@ class RingBuffer:
         self._ctr[_READ] = r + n
         return True
 
+    def read_available(self, out: np.ndarray) -> int:
+        """Fill the first rows of ``out`` with up to ``len(out)`` waiting samples; return how many."""
+        r = self._ctr[_READ]
+        n = min(out.shape[0], self._ctr[_WRITE] - r)
+        if n <= 0:
+            return 0
+        start = r % self.capacity
+        first = min(n, self.capacity - start)
+        out[:first] = self._data[start:start + first]
+        if first < n:
+            out[first:n] = self._data[:n - first]
+        self._ctr[_READ] = r + n
+        return n
+
     @property
     def read_count(self) -> int:
         """Samples consumed so far: the stream index of the next sample to read."""

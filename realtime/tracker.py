@@ -821,6 +821,21 @@ class BeatTracker:
             return None
         return self._commit(k, t_pred, d_mean, pwin)
 
+    def commit_due(self) -> float:
+        """Stream time of the newest sample with which the next beat not yet committed will
+        probably be committed (its predicted time minus ``lookahead_ms``); NaN when there is
+        nothing to track (listening, lost).
+
+        A real-time caller can sleep until that audio has arrived instead of polling.
+        """
+        if self.state not in (TrackerState.LOCKING, TrackerState.LOCKED, TrackerState.HOLDING):
+            return math.nan
+        t = self.next_beat_time - self.offset_s
+        period = 60.0 / self.bpm if self.bpm > 0 else 0.5
+        if t < self._last_commit + self.params.min_gap * period:   # that one is committed
+            t = self._last_commit + period
+        return t - self.params.lookahead_ms * 1e-3
+
     def _commit(self, k: int, t_pred: float, d_mean: float, pwin: float) -> BeatEvent:
         if self._pending:
             self._observe_pending(k)

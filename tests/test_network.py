@@ -66,6 +66,15 @@ def test_torch_onnx_streaming_sequence_parity(random_model):
     assert np.abs(cont - stream[50:100]).max() <= TOL
     assert net.params == FrontendParams()
     assert net.peak_threshold == pytest.approx(0.4)
+    # batches of any size (one onnxruntime call each) continue the same stream
+    assert net.batched and net.max_frames > 1
+    net.reset()
+    sizes = [1, 7, 64, 3, 100, 225]             # 100 and 225 exceed max_frames: split
+    out, i = [], 0
+    for n in sizes:
+        out.append(net.process_frames(x[i:i + n]).copy())
+        i += n
+    assert np.abs(np.concatenate(out) - stream).max() <= TOL
 
 
 def _edit_meta(src: Path, dst: Path, drop: str | None = None, set_: dict | None = None) -> None:

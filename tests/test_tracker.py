@@ -136,6 +136,28 @@ def test_predictive_emission_commits_ahead_of_the_beat():
         assert np.all(nearest_err(t[t < truth[-1] + 0.1], truth) <= 0.02)
 
 
+def test_commit_due_says_when_the_next_beat_will_be_committed():
+    """A real-time caller sleeping until ``commit_due()`` has the audio to commit the beat."""
+    truth = beat_times(120.0, 0.5, 10.0)
+    beat, down = activations(truth, 10.0)
+    tr = BeatTracker(TrackerParams())
+    hop_s = FP.hop_length / FP.sample_rate
+    errors = []
+    due = float("nan")
+    for k in range(len(beat)):
+        ev = tr.process(beat[k], down[k])
+        newest = (k + 1) * hop_s
+        if ev is not None and np.isfinite(due) and ev.time > 3.0:
+            # committed at the frame whose newest sample reached the predicted due time
+            errors.append(newest - due)
+        if tr.state in (TrackerState.LOCKED, TrackerState.HOLDING):
+            due = tr.commit_due()
+            assert due > tr.frame_time(k) - 1.0
+    assert len(errors) > 10
+    assert np.all(np.abs(errors) <= 2 * hop_s)
+    assert np.isnan(BeatTracker(TrackerParams()).commit_due())     # listening: nothing due
+
+
 def test_no_beats_in_silence_or_noise_floor():
     rng = np.random.default_rng(0)
     # silence, a low noise floor, and a flat (featureless) activation, however high

@@ -1,0 +1,98 @@
+"""Score tracker settings on the chart *validation* split (never the dev set).
+
+The network's activations for every validation chart track (cached features, the ONNX sequence
+graph) are tracked with :class:`realtime.tracker.BeatTracker` under each setting given, and scored
+with ``realtime.evaluate`` (F-measure ±70 ms, AMLt, time to lock) inside the span the chart
+annotates. This is where tracker defaults may be chosen; the dev set only reports the result.
+
+Usage::
+
+    python -m export.tune_tracker --model models/beatd_gru.onnx \\
+        --set lock_threshold=0.5,0.4,0.3 --set restart_prob=0.001,0.003
+
+Every combination of the ``--set`` values is run (the first value of each is the baseline).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from export import dataset as D
+from realtime.evaluate import score_file
+from realtime.network import BeatNetwork
+from realtime.tracker import BeatTracker, TrackerParams
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def val_activations(model: str, charts: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, activations [T, 2], annotated beat times) of every validation chart track."""
+    net = BeatNetwork(model)
+    out = []
+    for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
+        if tr.split != "val":
+            continue
+        feats, _, _ = D.track_arrays(tr)
+        act = net.process_sequence(feats)
+        out.append((tr.name, act, D.PARAMS.frame_time(tr.beat_frames)))
+    return out
+
+
+def score(params: TrackerParams, tracks) -> dict:
+    """Mean F, AMLt, median time to lock and locked share over ``tracks``."""
+    f, amlt, lock = [], [], []
+    for _, act, ref in tracks:
+        tr = BeatTracker(params)
+        est = np.array([e.time for e in tr.process_sequence(act[:, 0], act[:, 1])])
+        if len(est):      # charts annotate only their own span
+            est = est[(est >= ref[0] - 1.0) & (est <= ref[-1] + 1.0)]
+        s = score_file(est, ref)
+        f.append(s.f_measure)
+        amlt.append(s.amlt)
+        lock.append(s.lock_time)
+    lock_a = np.array(lock)
+    return {"f": float(np.mean(f)), "amlt": float(np.mean(amlt)),
+            "lock_median": float(np.median(lock_a)),
+            "locked": float(np.isfinite(lock_a).mean())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="models/beatd_gru.onnx")
+    ap.add_argument("--charts", default=str(D.CHARTS_DIR))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...")
+    a = ap.parse_args()
+    grid = {}
+    for item in a.set:
+        key, values = item.split("=", 1)
+        grid[key.strip()] = [_value(v) for v in values.split(",")]
+    tracks = val_activations(a.model, a.charts)
+    hours = sum(act.shape[0] for _, act, _ in tracks) / D.PARAMS.frame_rate / 3600
+    print(f"# tracker settings on the chart validation split: {len(tracks)} tracks, "
+          f"{hours:.2f} h, model {a.model}\n")
+    keys = list(grid)
+    print("| " + " | ".join(keys + ["F", "AMLt", "median lock s", "locked"]) + " |")
+    print("|" + "---|" * (len(keys) + 4))
+    for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
+        params = replace(TrackerParams(), **dict(zip(keys, combo)))
+        r = score(params, tracks)
+        lock = "never" if not math.isfinite(r["lock_median"]) else f"{r['lock_median']:.2f}"
+        print("| " + " | ".join([str(v) for v in combo] + [f"{r['f']:.3f}", f"{r['amlt']:.3f}",
+                                                             lock, f"{r['locked']:.2f}"]) + " |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -28,9 +28,9 @@ def main() -> int:
     port = mido.open_input(name, virtual=True, client_name="midisink", callback=on_msg)
     print("READY", flush=True)
     wait_for_term(600)
+    with open(out, "w") as f:       # results first, then leave the JACK graph cleanly
+        json.dump(list(got), f)
     port.close()
-    with open(out, "w") as f:
-        json.dump(got, f)
     return 0
 
 

@@ -440,7 +440,7 @@ class Daemon:
         """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
         name_thread("beatd-worker")
         # wakes when _sleep_s says: rarely (each wake-up is expensive, cold caches), but in
-        # time for every beat, which is committed ~80 ms ahead and stamped with ADC time
+        # time for every beat, which is committed lookahead_ms (100) ahead and stamped with ADC time
         status_every = max(1, int(self.params.frame_rate / self.cfg.section("service")
                                   ["status_rate"]))
         stats = self.stats
@@ -494,9 +494,9 @@ class Daemon:
 
         Every wake-up costs (cold caches), so the worker sleeps up to ``worker_interval_ms``;
         but a beat is committed ``lookahead_ms`` before its time from the newest audio, so while
-        tracking it wakes as soon as that audio can be read (the input lag's recent 90th
-        percentile, robust to a stall, plus one hop and 3 ms), and the beat still leaves ahead
-        of its time. While locking it wakes at least every 50 ms, so that the first beat is
+        tracking it wakes as soon as that audio can be read (the input lag's recent 75th
+        percentile plus one hop and 3 ms; if it is not there yet, every 5 ms), and the beat still
+        leaves ahead of its time. While locking it wakes at least every 50 ms, so that the first beat is
         committed from fresh audio.
         """
         longest = self.cfg.section("service")["worker_interval_ms"] / 1e3
@@ -506,14 +506,14 @@ class Daemon:
         t_due = tr.commit_due()
         if not math.isfinite(t_due) or not self.clock.ready:
             return longest
-        lag = sorted(self._lags)[-4]         # ~90th percentile of the last 32 wake-ups
+        lag = sorted(self._lags)[-8]         # ~75th percentile of the last 32 wake-ups
         due = (self._stream_to_monotonic(t_due) + lag
                + self.params.hop_length / self.params.sample_rate
                + 0.003)
         if due > now:
             return min(longest, max(due - now, 0.002))
-        if now - due < 0.03 and tr.state != TrackerState.LOCKING:
-            return 0.005            # that audio should be in but the beat is not committed yet
+        if now - due < tr.params.lookahead_ms / 1e3 and tr.state != TrackerState.LOCKING:
+            return 0.005            # that audio should be in (a stall?): look again soon
         return longest
 
     def _after_frame(self, i: int, ev, status_every: int) -> None:

@@ -140,7 +140,9 @@ class TrackerParams:
         relative to the best tempo); 0 (default) disables it. It settles ambiguous metrical
         levels towards the prior, but on real music it also pulled the tracker between levels
         related by 3:2 (see BENCHMARKS.md), so it is off by default.
-    lookahead_ms : commit a beat this long before its time (relative to the newest sample).
+    lookahead_ms : commit a beat this long before its time (relative to the newest sample). It
+        must cover the input block, the worker's reaction and negative output offsets; 100 ms
+        tracks as well as 80 on the chart validation split (``export.tune_tracker``).
     confidence_window_ms : half width of the window for ``p_window`` (see Confidence).
     lock_threshold : ``p_window`` needed to start emitting (LOCKING -> LOCKED).
     lock_gain : and the average information gain per beat (nats) must exceed this: the grid
@@ -176,7 +178,7 @@ class TrackerParams:
     restart_decay: float = 4.0
     fit_window_s: float = 2.0
     tempo_weight: float = 0.0
-    lookahead_ms: float = 80.0
+    lookahead_ms: float = 100.0
     confidence_window_ms: float = 70.0
     lock_threshold: float = 0.5
     lock_gain: float = 0.0

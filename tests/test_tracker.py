@@ -198,8 +198,14 @@ def test_holds_through_a_break_then_gets_lost():
     assert len(in_break) == 4
     assert np.all(nearest_err(in_break, truth) <= 0.02)
     assert TrackerState.HOLDING in states
-    # after the music stops, beats continue for hold_s only, then the tracker is lost
-    assert est.max() < 14.0 + 3.0 + 2.0
+    # after the music stops (14 s) the evidence fades (evidence_decay_s), beats continue for
+    # hold_s, then the tracker is lost; the last beat is one committed before that moment
+    lost_at = (states.index(TrackerState.LOST) + 1) * FP.hop_length / FP.sample_rate
+    held_from = (len(states) - states[::-1].index(TrackerState.LOCKED)) * FP.hop_length \
+        / FP.sample_rate
+    assert 14.0 < held_from < 14.0 + 3.0
+    assert lost_at == pytest.approx(held_from + p.hold_s, abs=0.02)
+    assert est.max() <= lost_at + p.lookahead_ms / 1e3 + 0.02
     assert est.max() > 14.0 + 1.0
     assert tr.state == TrackerState.LOST
     # confidence drops while holding

@@ -39,6 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="run directory (runs/<name>)")
     ap.add_argument("--name", default="beatd_gru", help="exported model name")
+    ap.add_argument("--version", default="2", help="model version written to the metadata")
     ap.add_argument("--arch", default="gru", choices=["gru", "tcn"])
     ap.add_argument("--hidden", type=int, default=96)
     ap.add_argument("--layers", type=int, default=2)
@@ -264,7 +265,7 @@ def main(argv=None) -> dict:
         bm, ck = load_checkpoint(out / "best.pt")
         extra = {"arch": cfg, "peak_threshold": ck.get("peak_threshold", 0.3),
                  "train_summary": {**summary, "val_best": best}}
-        p1, p2 = export_model(bm, out, a.name, extra=extra)
+        p1, p2 = export_model(bm, out, a.name, version=a.version, extra=extra)
         log(f"exported {p1} ({p1.stat().st_size} B), {p2} ({p2.stat().st_size} B)")
     log(f"done in {train_min:.1f} min; best {best}")
     return metrics

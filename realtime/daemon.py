@@ -437,10 +437,10 @@ class Daemon:
         return False
 
     def _work(self) -> None:
-        """Worker thread: drain the ring hop by hop; never blocks the audio callback."""
+        """Worker thread: at each wake-up, process every hop the ring holds; never blocks the
+        audio callback. It wakes when :meth:`_sleep_s` says: rarely (each wake-up costs), but in
+        time for every beat."""
         name_thread("beatd-worker")
-        # wakes when _sleep_s says: rarely (each wake-up is expensive, cold caches), but in
-        # time for every beat, which is committed lookahead_ms (100) ahead and stamped with ADC time
         status_every = max(1, int(self.params.frame_rate / self.cfg.section("service")
                                   ["status_rate"]))
         stats = self.stats
@@ -475,7 +475,7 @@ class Daemon:
             self._block_count, starts, adcs = ring.blocks_since(self._block_count)
             if len(starts):
                 self.clock.update(starts, adcs)
-            if self.clock.ready:            # how late the newest sample is readable after it was heard
+            if self.clock.ready:        # how long after it was heard the newest sample is here
                 self._lags[stats.wakeups % len(self._lags)] = (
                     now - self.clock.monotonic_time(ring.write_count))
             while True:                    # everything that arrived since the last wake-up
@@ -495,9 +495,9 @@ class Daemon:
         Every wake-up costs (cold caches), so the worker sleeps up to ``worker_interval_ms``;
         but a beat is committed ``lookahead_ms`` before its time from the newest audio, so while
         tracking it wakes as soon as that audio can be read (the input lag's recent 75th
-        percentile plus one hop and 3 ms; if it is not there yet, every 5 ms), and the beat still
-        leaves ahead of its time. While locking it wakes at least every 50 ms, so that the first beat is
-        committed from fresh audio.
+        percentile plus one hop and 3 ms; if it is not there yet, every 5 ms), and the beat
+        still leaves ahead of its time. While locking it wakes at least every 50 ms, so that
+        the first beat is committed from fresh audio.
         """
         longest = self.cfg.section("service")["worker_interval_ms"] / 1e3
         tr = self.pipeline.tracker

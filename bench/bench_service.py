@@ -99,10 +99,15 @@ def soak(hours: float, model: str | None) -> None:
           f"({t_stream / wall:.0f}x real time, one core, 8 hops per call)")
 
 
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
+def _stat_cpu(path: Path) -> float:
+    """User + system CPU seconds from a ``/proc/.../stat`` file."""
+    with open(path) as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    return _stat_cpu(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -111,12 +116,10 @@ def thread_cpu(pid: int) -> dict[str, float]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
-            with open(task / "stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
+            cpu = _stat_cpu(task / "stat")
         except OSError:
             continue
-        out[name] = out.get(name, 0.0) + (int(parts[11]) + int(parts[12])) / os.sysconf(
-            "SC_CLK_TCK")
+        out[name] = out.get(name, 0.0) + cpu
     return out
 
 

@@ -250,8 +250,9 @@ class Daemon:
         if self.record is not None:
             self.reader.tap = lambda x: self._recorded.append(x.copy())
         self.clock = StreamClock(self.input.samplerate)
-        # recent (now - time the newest readable sample was heard) at wake-ups: their maximum is
-        # the input latency plus one block, how long after a sound the worker can see it
+        # recent (now - time the newest readable sample was heard) at wake-ups: between the
+        # input latency and that plus one block; a high percentile says how long after a sound
+        # the worker can see it (see _sleep_s)
         self._lags = [0.0] * 32
         self._block_count = 0
         # counters of earlier streams, so the reported totals survive a reopen

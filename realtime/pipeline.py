@@ -2,8 +2,8 @@
 
 :meth:`Pipeline.process_hops` takes every hop that arrived since the worker last woke (the network
 runs once for all of them; the tracker still steps frame by frame); :meth:`Pipeline.process_hop`
-is the same for a single hop. :meth:`Pipeline.reset` starts a new stream. The stages are built from the model (frontend
-parameters from its metadata) and the configuration.
+is the same for a single hop. :meth:`Pipeline.reset` starts a new stream. The stages are built
+from the model (frontend parameters from its metadata) and the configuration.
 """
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class Pipeline:
         self.params = self.network.params
         self.frontend = Frontend(self.params)
         self.level = LevelMeter(self.params.hop_length, self.params.sample_rate)
+        m = self.network.max_frames
+        self.block_features = np.zeros((m, self.params.n_features), np.float32)
+        self._active = np.zeros(m, bool)
         self.configure(cfg)
 
     def configure(self, cfg: Config) -> None:
@@ -47,9 +50,6 @@ class Pipeline:
         sil = cfg.section("silence")
         self.gate = SilenceGate(p.hop_length, p.sample_rate, floor_db=sil["floor_db"],
                                 hysteresis_db=sil["hysteresis_db"])
-        self.features = np.zeros(p.n_features, np.float32)
-        self.block_features = np.zeros((self.network.max_frames, p.n_features), np.float32)
-        self._active = np.zeros(self.network.max_frames, bool)
 
     def reset(self) -> None:
         """A new stream: every stage forgets the past."""
@@ -60,15 +60,10 @@ class Pipeline:
         self.level.reset()
 
     def process_hop(self, hop: np.ndarray) -> BeatEvent | None:
-        """Consume one hop of model-rate samples; return the beat committed now, if any.
-
-        The feature frame just computed is available as ``self.features`` (an internal buffer).
-        """
-        self.features = self.frontend.process_hop(hop)
-        self.level.process_hop(hop)
-        active = self.gate.process_hop(hop)
-        beat, downbeat = self.network.process_frame(self.features)
-        return self.tracker.process(beat, downbeat, active)
+        """Consume one hop of model-rate samples; return the beat committed now, if any."""
+        for _, ev in self.process_hops(hop[None]):
+            return ev
+        return None
 
     def process_hops(self, hops: np.ndarray):
         """Consume hops [n, hop_length]; yield ``(i, event or None)`` as the tracker steps.
@@ -90,4 +85,3 @@ class Pipeline:
             for j in range(n):
                 yield s + j, self.tracker.process(float(act[j, 0]), float(act[j, 1]),
                                                   bool(active[j]))
-            self.features = feats[n - 1]

@@ -155,16 +155,9 @@ class RingBuffer:
 
     def read_into(self, out: np.ndarray) -> bool:
         """Fill ``out`` (frames x channels) with the next samples; False if not enough yet."""
-        n = out.shape[0]
-        r = self._ctr[_READ]
-        if self._ctr[_WRITE] - r < n:
+        if self.available() < out.shape[0]:
             return False
-        start = r % self.capacity
-        first = min(n, self.capacity - start)
-        out[:first] = self._data[start:start + first]
-        if first < n:
-            out[first:] = self._data[:n - first]
-        self._ctr[_READ] = r + n
+        self.read_available(out)
         return True
 
     def read_available(self, out: np.ndarray) -> int:

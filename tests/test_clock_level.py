@@ -24,6 +24,25 @@ def test_clock_ignores_late_callbacks_and_follows_jumps():
     assert abs(clock.monotonic_time(more[-1]) - (true_origin + 0.2 + more[-1] / rate)) < 0.001
 
 
+def test_clock_follows_a_shifted_device_timeline_within_its_window():
+    """A stalled dummy/driver cycle moves every later sample 30 ms later (below the jump
+    threshold): the clock must follow within about its window, not over seconds."""
+    rate, block = 48000.0, 1024
+    clock = StreamClock(rate, window_s=0.5)
+    starts = np.arange(0, 48000 * 2, block, dtype=np.float64)
+    clock.update(starts, 5.0 + starts / rate)
+    later = starts[-1] + block + np.arange(0, 48000 * 2, block, dtype=np.float64)
+    times = 5.03 + later / rate
+    errors = []
+    for n, t in zip(later, times):
+        clock.update(np.array([n]), np.array([t]))
+        errors.append(clock.monotonic_time(n) - t)
+    errors = np.abs(np.array(errors))
+    k = int(0.8 * rate / block)                 # 0.8 s after the shift
+    assert errors[k:].max() < 0.001, errors
+    assert clock.resyncs == 0
+
+
 def test_level_meter_db_peak_and_clipping():
     m = LevelMeter(441, 44100, smooth_s=0.05, clip_hold_s=0.5)
     sine = (0.5 * np.sin(np.arange(441 * 100) * 2 * np.pi * 441 / 44100)).astype(np.float32)

@@ -131,10 +131,12 @@ def _synth_one(args: tuple[int, int, float]) -> str:
 
 
 def synth_tracks(n_per_level: int, seed0: int, split: str, workers: int = 2,
-                 progress: bool = True, duration: float = SYNTH_DURATION) -> list[Track]:
-    """Generate (or load from cache) ``n_per_level`` tracks per curriculum level."""
+                 progress: bool = True, duration: float = SYNTH_DURATION,
+                 levels: int = 4) -> list[Track]:
+    """Generate (or load from cache) ``n_per_level`` tracks for each of the first ``levels``
+    curriculum levels (level 4, the classical-like ensembles, came with model version 3)."""
     sdir = _synth_dir(duration)
-    jobs = [(lvl, seed0 + i, duration) for lvl in range(4) for i in range(n_per_level)]
+    jobs = [(lvl, seed0 + i, duration) for lvl in range(levels) for i in range(n_per_level)]
     todo = [j for j in jobs if not (sdir / f"L{j[0]}_{j[1]:05d}.npz").exists()]
     if todo:
         it = None
@@ -383,9 +385,10 @@ class Sampler:
     """Deterministic batches: batch ``i`` depends only on (seed, i), so resume reproduces them."""
 
     def __init__(self, synth: list[Track], charts: list[Track], seed: int, crop: int,
-                 batch: int, p_charts: float = 0.5, p_join: float = 0.15) -> None:
+                 batch: int, p_charts: float = 0.5, p_join: float = 0.15, levels: int = 4) -> None:
         self.synth = synth
-        self.by_level = {l: [t for t in synth if t.level == l] for l in range(4)}
+        self.levels = levels
+        self.by_level = {l: [t for t in synth if t.level == l] for l in range(levels)}
         self.charts = charts
         w = np.array([t.n_frames for t in charts], np.float64)
         self.chart_p = w / w.sum() if charts else None
@@ -396,13 +399,14 @@ class Sampler:
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
         p = float(np.clip(progress, 0, 1))
-        w = np.array([1.5 - 1.0 * p, 1.2, 0.8 + 0.7 * p, 0.6 + 0.9 * p])
+        w = [1.5 - 1.0 * p, 1.2, 0.8 + 0.7 * p, 0.6 + 0.9 * p, 0.6 + 1.2 * p][:self.levels]
+        w = np.array(w)
         return w / w.sum()
 
     def _pick(self, rng, progress: float) -> Track:
         if rng.random() < self.p_charts:
             return self.charts[rng.choice(len(self.charts), p=self.chart_p)]
-        lvl = int(rng.choice(4, p=self.level_weights(progress)))
+        lvl = int(rng.choice(self.levels, p=self.level_weights(progress)))
         pool = self.by_level[lvl]
         return pool[int(rng.integers(len(pool)))]
 

@@ -6,7 +6,11 @@ Curriculum levels:
 0. a single sound at every beat (kick, clap, rim/woodblock, chanted syllable), downbeat accents;
 1. drum kits with patterns, syncopation, ghost notes and fills;
 2. kits with bass, chords, pads and melody (plus rhythmic speech/yelling bursts or claps);
-3. arrangements with drum breaks, or no drums at all (bass, chords, pads, arpeggios).
+3. arrangements with drum breaks, or no drums at all (bass, chords, pads, arpeggios);
+4. classical-like ensembles without drums: piano, strings, winds or pizzicato playing
+   accompaniment figures (Alberti bass, block chords, waltz, arpeggios, sustained chords), a
+   melody and a bass line, with expressive timing (wandering tempo, ritardandi at phrase ends),
+   loose onsets and rolled chords, usually in a hall.
 
 Every track draws a tempo of 60-200 BPM (log-uniform), a meter of 3/4 or 4/4, optional swing,
 tempo ramps or steps, and then a recording chain: room (early reflections + noise-tail reverb),
@@ -29,7 +33,7 @@ import numpy as np
 from scipy import signal
 
 SR = 44100
-LEVELS = (0, 1, 2, 3)
+LEVELS = (0, 1, 2, 3, 4)
 
 
 @dataclass
@@ -502,6 +506,149 @@ def _peaking(x: np.ndarray, f0: float, gain_db: float, q: float) -> np.ndarray:
     return signal.lfilter(b, aa, x)
 
 
+# ------------------------------------------------------------------ ensemble (classical-like)
+
+def piano_note(rng: np.random.Generator, freq: float, dur: float, vel: float = 1.0) -> np.ndarray:
+    """Struck string: slightly inharmonic partials with pitch-dependent decay, a hammer thump
+    and damping at note off."""
+    held = min(dur, 3.0)
+    t = _t(held + 0.12)
+    b = 10 ** rng.uniform(-4.5, -3.5)
+    tau0 = float(np.clip(4.0 * (110.0 / freq) ** 0.6, 0.3, 6.0))
+    y = np.zeros_like(t)
+    for h in range(1, 9):
+        fh = freq * h * np.sqrt(1 + b * h * h)
+        if fh > SR * 0.45:
+            break
+        amp = rng.uniform(0.6, 1.0) / h ** (1.4 - 0.4 * vel)
+        y += amp * np.sin(2 * np.pi * fh * t + rng.uniform(0, 2 * np.pi)) * np.exp(-t * h ** 0.7 / tau0)
+    n = min(int(0.006 * SR), t.size)
+    y[:n] += 0.3 * vel * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.0015 * SR))
+    env = np.minimum(t / 0.002, 1.0) * np.clip((held + 0.12 - t) / 0.12, 0, 1)
+    return y * env * vel
+
+
+def bowed_note(rng: np.random.Generator, freq: float, dur: float, kind: str = "strings",
+               vel: float = 1.0) -> np.ndarray:
+    """Bowed string or wind: soft attack, delayed vibrato, sustained, released."""
+    attack = rng.uniform(0.04, 0.25) if kind == "strings" else rng.uniform(0.03, 0.1)
+    release = rng.uniform(0.08, 0.25)
+    t = _t(dur + release)
+    vib = 1 + rng.uniform(0.001, 0.004) * np.sin(2 * np.pi * rng.uniform(4.5, 6.5) * t) * np.minimum(t / 0.3, 1)
+    ph = np.cumsum(freq * vib) / SR
+    if kind == "strings":
+        y = 2 * (ph % 1.0) - 1
+    else:  # wind: mostly sine, a few harmonics, breath
+        y = np.sin(2 * np.pi * ph) + 0.3 * np.sin(4 * np.pi * ph) + 0.12 * np.sin(6 * np.pi * ph)
+        y = y + 0.05 * rng.standard_normal(t.size)
+    env = np.minimum(t / attack, 1.0) ** 1.5 * np.clip((dur + release - t) / release, 0, 1)
+    swell = 1 + rng.uniform(-0.2, 0.3) * np.sin(np.pi * np.clip(t / max(dur, 1e-3), 0, 1))
+    return y * env * swell * vel
+
+
+def rubato_grid(rng: np.random.Generator, duration: float, start: float, meter: int) -> tuple[np.ndarray, dict]:
+    """Beat times with expressive timing: a slowly wandering tempo and ritardandi at phrase ends."""
+    bpm = float(np.exp(rng.uniform(np.log(50), np.log(160))))
+    sigma = rng.uniform(0.005, 0.03)
+    phrase = meter * int(rng.choice([2, 4]))
+    rit = rng.uniform(0.05, 0.3) if rng.random() < 0.7 else 0.0
+    beats, dev, i = [start], 0.0, 0
+    while beats[-1] < duration + 2.0:
+        dev = 0.92 * dev + rng.normal(0, sigma)
+        k = i % phrase - (phrase - meter)
+        slow = rit * (k + 1) / meter if k >= 0 else 0.0
+        beats.append(beats[-1] + 60.0 / (bpm * np.exp(dev - slow)))
+        i += 1
+    return np.array(beats), {"bpm": bpm, "tempo_mode": "rubato", "rubato_sigma": float(sigma),
+                             "ritardando": float(rit)}
+
+
+def render_ensemble(rng, buf: Buffer, sc: Scene, end: float) -> dict:
+    """Classical-like textures without drums: accompaniment figures (Alberti bass, block chords,
+    waltz oom-pah-pah, arpeggios, sustained chords), a melody and a bass line on piano, strings,
+    winds or pizzicato; loose timing, chords rolled, harmony changing by the bar."""
+    root = int(rng.integers(36, 50))
+    scale = MAJOR if rng.random() < 0.6 else MINOR
+    prog = PROGRESSIONS[rng.integers(len(PROGRESSIONS))]
+    inst = {p: rng.choice(["piano", "piano", "strings", "wind", "pizz"]) for p in ("acc", "mel", "bass")}
+    acc = rng.choice(["alberti", "block", "arp3", "sustain"] + (["waltz", "waltz"] if sc.meter == 3 else []))
+    loose = rng.uniform(0.004, 0.02)
+    accent = rng.uniform(1.0, 1.35)
+    gains = {"acc": rng.uniform(0.2, 0.5), "mel": rng.uniform(0.3, 0.7), "bass": rng.uniform(0.2, 0.5)}
+
+    def note(part: str, midi: float, dur: float, vel: float) -> np.ndarray:
+        f = midi_hz(midi)
+        k = inst[part]
+        if k == "piano":
+            return piano_note(rng, f, dur, vel)
+        if k == "pizz":
+            return tone(rng, f, min(dur, 0.5), "pluck", attack=0.002, decay=rng.uniform(0.1, 0.3)) * vel
+        return bowed_note(rng, f, dur, "strings" if k == "strings" else "wind", vel)
+
+    def chord(deg: int) -> list[int]:
+        return [root + 12 + scale[(deg + o) % 7] + 12 * ((deg + o) // 7) for o in (0, 2, 4)]
+
+    def at(t: float) -> float:
+        return t + rng.normal(0, loose)
+
+    beats = sc.beats
+    per = {"alberti": int(rng.choice([2, 4])), "arp3": 3}.get(acc, 1)
+    grid = sub_times(beats, per, 0.0)
+    mel_pitch = root + 24 + scale[int(rng.integers(7))]
+    parts_on = {"acc"} | ({"mel"} if rng.random() < 0.8 else set()) | ({"bass"} if rng.random() < 0.6 else set())
+    for i in range(grid.shape[0]):
+        if beats[i] > end:
+            break
+        pos = (sc.first_pos + i) % sc.meter
+        bar = (sc.first_pos + i) // sc.meter
+        ch = chord(prog[bar % len(prog)])
+        ib = beats[i + 1] - beats[i]
+        vel = (accent if pos == 0 else 1.0) * rng.uniform(0.75, 1.0)
+        # accompaniment
+        if acc == "alberti":
+            order = [0, 2, 1, 2]
+            for q in range(per):
+                n = ch[order[(q + pos * per) % 4]]
+                buf.add(note("acc", n, ib / per * 1.5, vel * (1.0 if q == 0 else 0.7)), at(grid[i, q]), gains["acc"])
+        elif acc == "arp3":
+            for q in range(3):
+                buf.add(note("acc", ch[q] + 12 * (q == 2 and rng.random() < 0.5), ib / 3 * 1.5,
+                             vel * (1.0 if q == 0 else 0.7)), at(grid[i, q]), gains["acc"])
+        elif acc == "block":
+            t0 = at(beats[i])
+            for j, n in enumerate(ch):
+                buf.add(note("acc", n, ib * 0.9, vel), t0 + j * rng.uniform(0, 0.012), gains["acc"] / 2)
+        elif acc == "waltz":
+            if pos == 0:
+                buf.add(note("acc", ch[0] - 12, ib * 0.95, vel), at(beats[i]), gains["acc"])
+            else:
+                t0 = at(beats[i])
+                for n in ch[1:]:
+                    buf.add(note("acc", n, ib * 0.6, vel * 0.7), t0, gains["acc"] / 2)
+        elif acc == "sustain" and pos == 0:
+            bar_len = float(beats[min(i + sc.meter, len(beats) - 1)] - beats[i])
+            t0 = at(beats[i])
+            for n in ch:
+                buf.add(note("acc", n, bar_len * 0.98, vel * 0.8), t0, gains["acc"] / 2)
+        # bass line on the downbeat (and mid-bar in 4/4)
+        if "bass" in parts_on and (pos == 0 or (sc.meter == 4 and pos == 2)):
+            n = root + scale[prog[bar % len(prog)] % 7] - 12 * (rng.random() < 0.4)
+            buf.add(note("bass", n, ib * (2 if sc.meter == 4 else sc.meter) * 0.95, vel), at(beats[i]), gains["bass"])
+        # melody: one rhythm cell per beat
+        if "mel" in parts_on:
+            cell = [[0.0], [0.0, 0.5], [0.0, 0.75], [0.0, 1 / 3, 2 / 3], [], [0.0, 0.25, 0.5, 0.75]][
+                int(rng.choice(6, p=[0.35, 0.25, 0.1, 0.08, 0.12, 0.1]))]
+            for k, f in enumerate(cell):
+                step = int(rng.choice([-2, -1, -1, 0, 1, 1, 2]))
+                mel_pitch = int(np.clip(mel_pitch + step, root + 19, root + 36))
+                dur = ((cell[k + 1] if k + 1 < len(cell) else 1.0) - f) * ib
+                if k + 1 == len(cell) and rng.random() < 0.3:
+                    dur += ib  # tied over
+                buf.add(note("mel", mel_pitch, dur, vel * (1.0 if f == 0 else 0.8)),
+                        at(beats[i] + f * ib), gains["mel"])
+    return {"scene": "ensemble", "acc": str(acc), "instruments": {k: str(v) for k, v in inst.items()}}
+
+
 def recording_chain(rng, y: np.ndarray, level: int) -> tuple[np.ndarray, dict]:
     info = {}
     n = y.size
@@ -560,6 +707,10 @@ def generate_track(seed: int, level: int, duration: float = 30.0) -> SynthTrack:
     lead = rng.uniform(0, 4) if rng.random() < 0.4 else rng.uniform(0, 0.5)
     beats, info = beat_grid(rng, duration, lead)
     meter = 3 if rng.random() < 0.3 else 4
+    if level == 4:
+        meter = 3 if rng.random() < 0.4 else 4
+        if rng.random() < 0.65:
+            beats, info = rubato_grid(rng, duration, lead, meter)
     first_pos = int(rng.integers(meter)) if rng.random() < 0.5 else 0
     swing = float(rng.uniform(0.1, 0.5)) if rng.random() < 0.25 else 0.0
     humanize = float(rng.uniform(0.002, 0.012)) if rng.random() < 0.5 else 0.0
@@ -594,6 +745,8 @@ def generate_track(seed: int, level: int, duration: float = 30.0) -> SynthTrack:
         elif r < 0.35:
             render_claps(rng, buf, sc, end)
         info["parts"] = sorted(parts)
+    elif level == 4:
+        info.update(render_ensemble(rng, buf, sc, end))
     else:
         parts = {p for p in ("bass", "pad", "stab", "mel") if rng.random() < 0.75} or {"stab"}
         if rng.random() < 0.35:  # no drums at all

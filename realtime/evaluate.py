@@ -10,7 +10,10 @@ judged on how it starts):
   the emitted beats' tempi) or, when a tracker gives none, 60 / median of its inter-beat intervals;
 * time to lock: the first emitted beat from which the next 4 emitted beats all lie within
   +-70 ms of annotated beats, minus the first annotated beat (>= 0; infinite if never);
-* beats in silence: emitted beats where the audio's RMS over +-100 ms is below -60 dBFS.
+* beats in silence: emitted beats where the audio's RMS over +-100 ms is below -60 dBFS;
+* downbeat F-measure (+-70 ms) of the emitted beats with ``beat_in_bar == 1`` against the
+  annotated downbeats, where the annotation has bar positions and the tracker gives them (the
+  peers' cached outputs are beat times only: "-" in their rows).
 
 :func:`evaluate_dirs` applies this to any predictor (``audio path -> Prediction``), so beatd and
 the peers are scored identically; :meth:`Evaluation.markdown` and :func:`compare_markdown` give
@@ -34,10 +37,12 @@ AUDIO_EXTS = (".flac", ".wav", ".ogg", ".mp3")
 
 
 class Prediction(NamedTuple):
-    """What a tracker returns for one file: beat ``times`` (s) and optionally its ``bpm``."""
+    """What a tracker returns for one file: beat ``times`` (s), optionally its ``bpm`` and each
+    beat's position in the bar (1 = downbeat)."""
 
     times: np.ndarray
     bpm: float | None = None
+    beat_in_bar: np.ndarray | None = None
 
 
 @dataclass
@@ -60,6 +65,7 @@ class FileScore:
     silence_beats: int
     ref_bpm: float
     est_bpm: float
+    downbeat_f: float = math.nan   # nan: no bar positions in the annotation or the estimate
 
     @property
     def classical(self) -> bool:
@@ -139,13 +145,26 @@ def silent_mask_times(path: str | Path, times: np.ndarray, silence_db: float = S
 
 def score_file(est: np.ndarray, ref: np.ndarray, est_bpm: float | None = None,
                audio: str | Path | None = None, folder: str = "", track: str = "",
-               duration: float = 0.0) -> FileScore:
-    """All metrics of one file (``audio`` is needed for the beats-in-silence count)."""
+               duration: float = 0.0, est_bib: np.ndarray | None = None,
+               ref_bib: np.ndarray | None = None) -> FileScore:
+    """All metrics of one file (``audio`` is needed for the beats-in-silence count; the
+    beat-in-bar arrays, aligned with ``est`` and ``ref``, for the downbeat F-measure)."""
     import mir_eval
 
-    est = np.sort(np.asarray(est, np.float64))
+    est = np.asarray(est, np.float64)
+    ref = np.asarray(ref, np.float64)
+    down_f = math.nan
+    if (est_bib is not None and ref_bib is not None and len(ref_bib) == len(ref)
+            and len(est_bib) == len(est) and np.any(np.asarray(ref_bib) == 1)):
+        est_down = np.sort(est[(np.asarray(est_bib) == 1) & (est >= 0.0)])
+        ref_down = np.sort(ref[np.asarray(ref_bib) == 1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            down_f = float(mir_eval.beat.f_measure(ref_down, est_down,
+                                                   f_measure_threshold=TOLERANCE_S))
+    est = np.sort(est)
     est = est[est >= 0.0]
-    ref = np.sort(np.asarray(ref, np.float64))
+    ref = np.sort(ref)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = mir_eval.beat.f_measure(ref, est, f_measure_threshold=TOLERANCE_S)
@@ -158,7 +177,7 @@ def score_file(est: np.ndarray, ref: np.ndarray, est_bpm: float | None = None,
     sil = int(silent_mask_times(audio, est).sum()) if audio is not None and len(est) else 0
     return FileScore(folder, track, float(duration), len(ref), len(est), float(f), float(cmlt),
                      float(amlt), float(p), float(cem), acc1, acc2, time_to_lock(est, ref),
-                     sil, ref_bpm, e_bpm)
+                     sil, ref_bpm, e_bpm, down_f)
 
 
 def annotated_files(dirs) -> list[tuple[Path, Path]]:
@@ -188,8 +207,8 @@ def _duration(path: Path) -> float:
 
 METRICS = ("f_measure", "cmlt", "amlt", "p_score", "cemgil", "acc1", "acc2")
 _HEAD = ("| tracker | files | F-measure | CMLt | AMLt | P-score | Cemgil | Acc1 | Acc2 | "
-         "median lock s (all / locked files) | locked files | beats in silence |")
-_RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+         "median lock s (all / locked files) | locked files | beats in silence | downbeat F |")
+_RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def summarize(files: list[FileScore]) -> dict:
@@ -206,6 +225,9 @@ def summarize(files: list[FileScore]) -> dict:
     s["locked"] = int(np.isfinite(locks).sum())
     s["n"] = len(files)
     s["silence_beats"] = int(sum(f.silence_beats for f in files))
+    down = [f.downbeat_f for f in files if math.isfinite(f.downbeat_f)]
+    s["downbeat_f"] = float(np.mean(down)) if down else math.nan
+    s["downbeat_n"] = len(down)
     return s
 
 
@@ -213,9 +235,12 @@ def _row(name: str, s: dict) -> str:
     def fmt(x):
         return "never" if not math.isfinite(x) else f"{x:.2f}"
     lock = f"{fmt(s['median_lock'])} / {fmt(s['median_lock_locked'])}"
+    down = "-" if not math.isfinite(s["downbeat_f"]) else f"{s['downbeat_f']:.3f}"
+    if math.isfinite(s["downbeat_f"]) and s["downbeat_n"] < s["n"]:
+        down += f" ({s['downbeat_n']} files)"
     return (f"| {name} | {s['n']} | {s['f_measure']:.3f} | {s['cmlt']:.3f} | {s['amlt']:.3f} | "
             f"{s['p_score']:.3f} | {s['cemgil']:.3f} | {s['acc1']:.2f} | {s['acc2']:.2f} | "
-            f"{lock} | {s['locked']}/{s['n']} | {s['silence_beats']} |")
+            f"{lock} | {s['locked']}/{s['n']} | {s['silence_beats']} | {down} |")
 
 
 @dataclass
@@ -244,12 +269,13 @@ class Evaluation:
 
     def per_file_markdown(self) -> str:
         """A row per file (diagnostics)."""
-        lines = ["| file | ref BPM | est BPM | F | CMLt | AMLt | lock s | silence |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = ["| file | ref BPM | est BPM | F | CMLt | AMLt | lock s | silence | downbeat F |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for f in self.files:
+            down = f"{f.downbeat_f:.3f}" if math.isfinite(f.downbeat_f) else "-"
             lines.append(f"| {f.folder}/{f.track} | {f.ref_bpm:.1f} | {f.est_bpm:.1f} | "
                          f"{f.f_measure:.3f} | {f.cmlt:.3f} | {f.amlt:.3f} | {f.lock_time:.2f} | "
-                         f"{f.silence_beats} |")
+                         f"{f.silence_beats} | {down} |")
         return "\n".join(lines)
 
     __str__ = markdown
@@ -287,12 +313,12 @@ def evaluate_files(pairs, predictor: Callable[[Path], Prediction], name: str | N
     ev = Evaluation(name or getattr(predictor, "__name__", "tracker"))
     for audio, beats in pairs:
         audio, beats = Path(audio), Path(beats)
-        ref, _ = load_beats(beats)
+        ref, ref_bib = load_beats(beats)
         pred = predictor(audio)
         if not isinstance(pred, Prediction):
             pred = Prediction(np.asarray(pred, np.float64), None)
         fs = score_file(pred.times, ref, pred.bpm, audio, audio.parent.name, audio.stem,
-                        _duration(audio))
+                        _duration(audio), pred.beat_in_bar, ref_bib)
         ev.files.append(fs)
         if progress:
             progress(f"{ev.name} {fs.folder}/{fs.track}: F {fs.f_measure:.3f} "
@@ -313,6 +339,7 @@ def beatd_predictor(model_path: str | Path | None = None, tracker_params=None,
     def predict(audio: Path) -> Prediction:
         res = analyze_file(audio, tracker_params=tp, tempo_params=tempo_params, network=net,
                            gate_db=gate_db, tempo_hop_s=0.0)
-        return Prediction(res.times, res.bpm or None)
+        bib = np.array([e.beat_in_bar for e in res.events], np.int64)
+        return Prediction(res.times, res.bpm or None, bib)
     predict.__name__ = "beatd"
     return predict

@@ -180,6 +180,12 @@ def test_evaluation_numbers():
     est = np.concatenate([[1.2, 1.7, 2.2], np.arange(3.0, 31.0, 0.5)])
     assert time_to_lock(est, ref) == pytest.approx(2.0)
     assert time_to_lock(ref[:3], ref) == math.inf
+    # downbeats: bar positions 1..4; right bars, bars shifted by one beat, none given
+    bib = np.arange(len(ref)) % 4 + 1
+    assert score_file(ref, ref, 120.0, est_bib=bib, ref_bib=bib).downbeat_f == pytest.approx(1.0)
+    shifted_bar = score_file(ref, ref, 120.0, est_bib=np.roll(bib, 1), ref_bib=bib)
+    assert shifted_bar.downbeat_f == 0.0 and shifted_bar.f_measure == pytest.approx(1.0)
+    assert math.isnan(score_file(ref, ref, 120.0).downbeat_f)
 
 
 def test_evaluate_dirs_and_tables(tmp_path):

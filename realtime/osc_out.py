@@ -201,6 +201,7 @@ class OscOutput:
         else:
             sink = _Sink(OscTarget(host=addr[0], port=addr[1], prefix=prefix))
             self.sinks.append(sink)
+            self._min_offset = min(self._min_offset, sink.target.latency_ms / 1000.0)
         self._subs[addr] = (sink, until)
 
     def _expire(self, now: float) -> None:

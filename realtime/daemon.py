@@ -226,6 +226,9 @@ class Daemon:
         self._recorded: list[np.ndarray] = []
         self._frames: list[np.ndarray] = []
         self.pipeline = Pipeline(cfg)
+        t0 = time.perf_counter()
+        warm_beats = self.pipeline.warm_up()   # kernels loaded now, not on the first beats
+        log.debug("warm-up: %d beats in %.0f ms", warm_beats, (time.perf_counter() - t0) * 1e3)
         self.model_path = self.pipeline.model_path
         self.params = self.pipeline.params
         self._hops = np.zeros((32, self.params.hop_length), np.float32)   # one wake-up's hops

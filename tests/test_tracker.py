@@ -374,3 +374,17 @@ def test_invalid_params():
         TrackerParams(min_bpm=100, max_bpm=90)
     with pytest.raises(ValueError):
         TrackerParams(meters=(1,))
+
+
+def test_pipeline_warm_up_runs_every_stage_then_forgets(model_path):
+    """The daemon warms the pipeline before the stream starts: the click track must commit
+    beats (so the beat-committing kernels ran), and afterwards nothing of it is left."""
+    from realtime.config import defaults
+    from realtime.pipeline import Pipeline
+
+    pipe = Pipeline(defaults(), model_path)
+    first = pipe.warm_up()
+    assert first >= 4
+    assert pipe.tracker.state == TrackerState.LISTENING
+    # a second run starts from scratch: the same beats, not a head start from the first
+    assert pipe.warm_up() == first

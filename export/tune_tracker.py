@@ -37,8 +37,9 @@ def _value(text: str):
     return text
 
 
-def val_activations(model: str, charts: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, activations [T, 2], annotated beat times) of every validation chart track."""
+def val_activations(model: str, charts: str) -> list[tuple]:
+    """(name, activations [T, 2], annotated beat times, beat_in_bar or None) of every
+    validation chart track (bar positions where the chart gives them)."""
     net = BeatNetwork(model)
     out = []
     for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
@@ -46,26 +47,40 @@ def val_activations(model: str, charts: str) -> list[tuple[str, np.ndarray, np.n
             continue
         feats, _, _ = D.track_arrays(tr)
         act = net.process_sequence(feats)
-        out.append((tr.name, act, D.PARAMS.frame_time(tr.beat_frames)))
+        ref_bib = None
+        if tr.has_downbeats:      # 1 at each downbeat, then counting up
+            ref_bib = np.zeros(len(tr.downbeat), np.int64)   # 0 before the first downbeat
+            n = 0
+            for i, d in enumerate(tr.downbeat):
+                n = 1 if d else (n + 1 if n else 0)
+                ref_bib[i] = n
+        out.append((tr.name, act, D.PARAMS.frame_time(tr.beat_frames), ref_bib))
     return out
 
 
 def score(params: TrackerParams, tracks) -> dict:
-    """Mean F, AMLt, median time to lock and locked share over ``tracks``."""
-    f, amlt, lock = [], [], []
-    for _, act, ref in tracks:
+    """Mean F, AMLt, median time to lock, locked share and mean downbeat F (tracks with bar
+    positions) over ``tracks``."""
+    f, amlt, lock, down = [], [], [], []
+    for _, act, ref, ref_bib in tracks:
         tr = BeatTracker(params)
-        est = np.array([e.time for e in tr.process_sequence(act[:, 0], act[:, 1])])
+        evs = tr.process_sequence(act[:, 0], act[:, 1])
+        est = np.array([e.time for e in evs])
+        bib = np.array([e.beat_in_bar for e in evs], np.int64)
         if len(est):      # charts annotate only their own span
-            est = est[(est >= ref[0] - 1.0) & (est <= ref[-1] + 1.0)]
-        s = score_file(est, ref)
+            keep = (est >= ref[0] - 1.0) & (est <= ref[-1] + 1.0)
+            est, bib = est[keep], bib[keep]
+        s = score_file(est, ref, est_bib=bib, ref_bib=ref_bib)
         f.append(s.f_measure)
         amlt.append(s.amlt)
         lock.append(s.lock_time)
+        if math.isfinite(s.downbeat_f):
+            down.append(s.downbeat_f)
     lock_a = np.array(lock)
     return {"f": float(np.mean(f)), "amlt": float(np.mean(amlt)),
             "lock_median": float(np.median(lock_a)),
-            "locked": float(np.isfinite(lock_a).mean())}
+            "locked": float(np.isfinite(lock_a).mean()),
+            "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down)}
 
 
 def main() -> None:
@@ -83,15 +98,16 @@ def main() -> None:
     print(f"# tracker settings on the chart validation split: {len(tracks)} tracks, "
           f"{hours:.2f} h, model {a.model}\n")
     keys = list(grid)
-    print("| " + " | ".join(keys + ["F", "AMLt", "median lock s", "locked"]) + " |")
-    print("|" + "---|" * (len(keys) + 4))
+    print("| " + " | ".join(keys + ["F", "AMLt", "median lock s", "locked", "downbeat F"]) + " |")
+    print("|" + "---|" * (len(keys) + 5))
     for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
         params = replace(TrackerParams(), **dict(zip(keys, combo)))
         r = score(params, tracks)
         lock = "never" if not math.isfinite(r["lock_median"]) else f"{r['lock_median']:.2f}"
+        down = f"{r['downbeat_f']:.3f} ({r['downbeat_n']} tracks)"
         print("| " + " | ".join([str(v) for v in combo] + [f"{r['f']:.3f}", f"{r['amlt']:.3f}",
-                                                             lock, f"{r['locked']:.2f}"]) + " |",
-              flush=True)
+                                                             lock, f"{r['locked']:.2f}", down])
+              + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def main() -> None:
         key, values = item.split("=", 1)
         grid[key.strip()] = [_value(v) for v in values.split(",")]
     tracks = val_activations(a.model, a.charts)
-    hours = sum(act.shape[0] for _, act, _ in tracks) / D.PARAMS.frame_rate / 3600
+    hours = sum(t[1].shape[0] for t in tracks) / D.PARAMS.frame_rate / 3600
     print(f"# tracker settings on the chart validation split: {len(tracks)} tracks, "
           f"{hours:.2f} h, model {a.model}\n")
     keys = list(grid)

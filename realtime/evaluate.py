@@ -143,6 +143,29 @@ def silent_mask_times(path: str | Path, times: np.ndarray, silence_db: float = S
     return out
 
 
+def p_score(reference: np.ndarray, estimated: np.ndarray, threshold: float = 0.2) -> float:
+    """P-score exactly as ``mir_eval.beat.p_score`` computes it (10 ms impulse trains, their
+    cross-correlation summed over lags within ``threshold`` x the median annotated interval,
+    divided by the larger beat count), but by counting beat pairs instead of correlating the
+    trains: mir_eval's ``np.correlate`` is quadratic in the song's length (over two minutes for a
+    7-minute song on this machine); this takes milliseconds.
+
+    >>> round(p_score(np.arange(1.0, 10.0, 0.5), np.arange(1.02, 10.0, 0.5)), 3)
+    1.0
+    """
+    ref = np.asarray(reference, np.float64)
+    est = np.asarray(estimated, np.float64)
+    if est.size <= 1 or ref.size <= 1:
+        return 0.0
+    offset = min(est.min(), ref.min())
+    r = np.unique(np.ceil((ref - offset) * 100).astype(np.int64))
+    e = np.unique(np.ceil((est - offset) * 100).astype(np.int64))
+    win = int(np.round(threshold * np.median(np.diff(r)))) if r.size > 1 else 0
+    lo = np.searchsorted(r, e - win, "left")
+    hi = np.searchsorted(r, e + win, "right")
+    return float((hi - lo).sum() / max(est.size, ref.size))
+
+
 def score_file(est: np.ndarray, ref: np.ndarray, est_bpm: float | None = None,
                audio: str | Path | None = None, folder: str = "", track: str = "",
                duration: float = 0.0, est_bib: np.ndarray | None = None,
@@ -169,7 +192,7 @@ def score_file(est: np.ndarray, ref: np.ndarray, est_bpm: float | None = None,
         warnings.simplefilter("ignore")
         f = mir_eval.beat.f_measure(ref, est, f_measure_threshold=TOLERANCE_S)
         _, cmlt, _, amlt = mir_eval.beat.continuity(ref, est)
-        p = mir_eval.beat.p_score(ref, est)
+        p = p_score(ref, est)
         cem, _ = mir_eval.beat.cemgil(ref, est)
     ref_bpm = tempo_from_beats(ref)
     e_bpm = float(est_bpm) if est_bpm else tempo_from_beats(est)

@@ -240,3 +240,26 @@ def test_analyze_equals_the_live_per_hop_path():
             live.append(e)
     assert len(live) > 8
     assert live == res.events
+
+
+def test_p_score_equals_mir_eval():
+    """The pair-counting P-score must give mir_eval's number (its correlation is quadratic)."""
+    import warnings
+
+    import mir_eval
+
+    from realtime.evaluate import p_score
+
+    rng = np.random.default_rng(1)
+    for k in range(40):
+        ref = np.sort(rng.uniform(0.1, 20.0, rng.integers(0, 40)))
+        if k % 3 == 0:      # a grid and a jittered, partly missing, partly doubled estimate
+            ref = np.arange(rng.uniform(0, 1), 20.0, rng.uniform(0.3, 0.8))
+        est = ref + rng.normal(0, rng.uniform(0.005, 0.1), ref.size)
+        est = np.sort(np.concatenate([est[rng.random(est.size) < 0.8],
+                                      rng.uniform(0.1, 20.0, rng.integers(0, 10))]))
+        est = est[est > 0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = mir_eval.beat.p_score(ref, est)
+        assert p_score(ref, est) == pytest.approx(want, abs=1e-12), (ref, est)

@@ -1,0 +1,80 @@
+"""Compare beat models on the validation split (never the dev set): where a model is chosen.
+
+    python -m export.val_scores models/beatd_gru.onnx runs/beatd_gru_v3/beatd_gru.onnx
+
+For each model: the network alone (causal peak picking at the model's own threshold, beat F) and
+the full tracker with default settings (beat F, AMLt, median time to lock), on the validation
+charts and on the synthetic validation tracks of each curriculum level (``--levels 5`` includes
+level 4, the classical-like ensembles). Synthetic tracks are labelled everywhere; chart tracks
+are scored inside the span their chart annotates.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from export import dataset as D
+from export.metrics import beat_f_measure, causal_peaks
+from realtime.evaluate import score_file
+from realtime.network import BeatNetwork
+from realtime.tracker import BeatTracker, TrackerParams
+
+
+def groups(charts: str, levels: int, per_level: int) -> dict[str, list[D.Track]]:
+    """Validation tracks by group: ``charts`` and ``synthetic L<n>``."""
+    out: dict[str, list[D.Track]] = {}
+    for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
+        if tr.split == "val":
+            out.setdefault("charts", []).append(tr)
+    for tr in D.synth_tracks(per_level, 100000, "val", 1, False, D.SYNTH_DURATION, levels):
+        out.setdefault(f"synthetic L{tr.level}", []).append(tr)
+    return out
+
+
+def score_model(model: str, tracks: list[D.Track]) -> dict:
+    """Network-alone F and tracker F / AMLt / median lock over ``tracks``."""
+    net = BeatNetwork(model)
+    f_net, f, amlt, lock = [], [], [], []
+    for tr in tracks:
+        feats, _, _ = D.track_arrays(tr)
+        act = net.process_sequence(feats)
+        ref = D.PARAMS.frame_time(tr.beat_frames)
+        picks = D.PARAMS.frame_time(causal_peaks(act[:, 0], net.peak_threshold))
+        est = np.array([e.time for e in BeatTracker(TrackerParams()).process_sequence(
+            act[:, 0], act[:, 1])])
+        if not tr.exact and len(ref):       # charts annotate only their own span
+            span = (ref[0] - 1.0, ref[-1] + 1.0)
+            picks = picks[(picks >= span[0]) & (picks <= span[1])]
+            est = est[(est >= span[0]) & (est <= span[1])] if len(est) else est
+        f_net.append(beat_f_measure(ref, picks, trim=False))
+        s = score_file(est, ref)
+        f.append(s.f_measure)
+        amlt.append(s.amlt)
+        lock.append(s.lock_time)
+    return {"net_f": float(np.nanmean(f_net)), "f": float(np.mean(f)),
+            "amlt": float(np.mean(amlt)), "lock": float(np.median(lock))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--charts", default=str(D.CHARTS_DIR))
+    ap.add_argument("--levels", type=int, default=5)
+    ap.add_argument("--per-level", type=int, default=8)
+    a = ap.parse_args()
+    g = groups(a.charts, a.levels, a.per_level)
+    print("| group | tracks | model | network F | tracker F | tracker AMLt | median lock s |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for name, tracks in g.items():
+        for m in a.models:
+            r = score_model(m, tracks)
+            lock = "never" if not math.isfinite(r["lock"]) else f"{r['lock']:.2f}"
+            print(f"| {name} | {len(tracks)} | {m} | {r['net_f']:.3f} | {r['f']:.3f} | "
+                  f"{r['amlt']:.3f} | {lock} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -169,6 +169,18 @@ def test_no_beats_in_silence_or_noise_floor():
         assert tr.state in (TrackerState.LISTENING, TrackerState.LOCKING)
 
 
+def test_no_beats_in_a_minute_of_random_activations():
+    """Low, flat-ish or spiky random activations (a steady noise floor above the silence gate,
+    unpitched noise) for 60 s: a grid that predicts them no better than chance must not lock.
+    (The earlier defaults, lock_threshold 0.5 with no gain condition, emitted beats here.)"""
+    for seed in range(6):
+        r = np.random.default_rng(100 + seed)
+        for beat in (r.uniform(0.0, 0.12, 6000), r.uniform(0.0, 0.3, 6000),
+                     r.uniform(0.0, 1.0, 6000) ** 4, r.uniform(0.45, 0.55, 3000)):
+            events, _ = run(BeatTracker(), beat)
+            assert events == [], (seed, len(events))
+
+
 def test_silence_gate_mutes_beats():
     truth = beat_times(120.0, 0.5, 10.0)
     beat, down = activations(truth, 10.0)

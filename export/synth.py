@@ -359,6 +359,11 @@ MAJOR = [0, 2, 4, 5, 7, 9, 11]
 MINOR = [0, 2, 3, 5, 7, 8, 10]
 
 
+def triad(root: int, scale: list[int], degree: int) -> list[int]:
+    """MIDI notes of the triad on scale ``degree`` (0-based), an octave above ``root``."""
+    return [root + 12 + scale[(degree + o) % 7] + 12 * ((degree + o) // 7) for o in (0, 2, 4)]
+
+
 def render_harmony(rng, buf: Buffer, sc: Scene, end: float, parts: set[str], active) -> None:
     """Bass, chords (stabs), pads and melody following a chord progression, one chord per bar."""
     root = rng.integers(36, 48)
@@ -376,7 +381,7 @@ def render_harmony(rng, buf: Buffer, sc: Scene, end: float, parts: set[str], act
     ib = float(np.median(np.diff(sc.beats)))
 
     def chord(deg: int) -> list[int]:
-        return [root + 12 + scale[(deg + o) % 7] + 12 * ((deg + o) // 7) for o in (0, 2, 4)]
+        return triad(root, scale, deg)
 
     bass_buf = np.zeros_like(buf.y)
     pad_buf = np.zeros_like(buf.y)
@@ -586,7 +591,7 @@ def render_ensemble(rng, buf: Buffer, sc: Scene, end: float) -> dict:
         return bowed_note(rng, f, dur, "strings" if k == "strings" else "wind", vel)
 
     def chord(deg: int) -> list[int]:
-        return [root + 12 + scale[(deg + o) % 7] + 12 * ((deg + o) // 7) for o in (0, 2, 4)]
+        return triad(root, scale, deg)
 
     def at(t: float) -> float:
         return t + rng.normal(0, loose)

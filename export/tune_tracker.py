@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from export import dataset as D
-from realtime.evaluate import score_file
+from realtime.evaluate import FileScore, score_file
 from realtime.network import BeatNetwork
 from realtime.tracker import BeatTracker, TrackerParams
 
@@ -58,19 +58,26 @@ def val_activations(model: str, charts: str) -> list[tuple]:
     return out
 
 
+def track_and_score(params: TrackerParams, act: np.ndarray, ref: np.ndarray,
+                    ref_bib: np.ndarray | None = None, span_only: bool = True) -> FileScore:
+    """Track activations [T, 2] with ``params`` and score against ``ref`` (beat times);
+    ``span_only`` keeps the beats within 1 s of the annotated span (charts annotate only their
+    own span)."""
+    evs = BeatTracker(params).process_sequence(act[:, 0], act[:, 1])
+    est = np.array([e.time for e in evs])
+    bib = np.array([e.beat_in_bar for e in evs], np.int64)
+    if span_only and len(est) and len(ref):
+        keep = (est >= ref[0] - 1.0) & (est <= ref[-1] + 1.0)
+        est, bib = est[keep], bib[keep]
+    return score_file(est, ref, est_bib=bib, ref_bib=ref_bib)
+
+
 def score(params: TrackerParams, tracks) -> dict:
     """Mean F, AMLt, median time to lock, locked share and mean downbeat F (tracks with bar
     positions) over ``tracks``."""
     f, amlt, lock, down = [], [], [], []
     for _, act, ref, ref_bib in tracks:
-        tr = BeatTracker(params)
-        evs = tr.process_sequence(act[:, 0], act[:, 1])
-        est = np.array([e.time for e in evs])
-        bib = np.array([e.beat_in_bar for e in evs], np.int64)
-        if len(est):      # charts annotate only their own span
-            keep = (est >= ref[0] - 1.0) & (est <= ref[-1] + 1.0)
-            est, bib = est[keep], bib[keep]
-        s = score_file(est, ref, est_bib=bib, ref_bib=ref_bib)
+        s = track_and_score(params, act, ref, ref_bib)
         f.append(s.f_measure)
         amlt.append(s.amlt)
         lock.append(s.lock_time)

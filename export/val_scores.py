@@ -18,9 +18,9 @@ import numpy as np
 
 from export import dataset as D
 from export.metrics import beat_f_measure, causal_peaks
-from realtime.evaluate import score_file
+from export.tune_tracker import track_and_score
 from realtime.network import BeatNetwork
-from realtime.tracker import BeatTracker, TrackerParams
+from realtime.tracker import TrackerParams
 
 
 def groups(charts: str, levels: int, per_level: int) -> dict[str, list[D.Track]]:
@@ -43,14 +43,10 @@ def score_model(model: str, tracks: list[D.Track]) -> dict:
         act = net.process_sequence(feats)
         ref = D.PARAMS.frame_time(tr.beat_frames)
         picks = D.PARAMS.frame_time(causal_peaks(act[:, 0], net.peak_threshold))
-        est = np.array([e.time for e in BeatTracker(TrackerParams()).process_sequence(
-            act[:, 0], act[:, 1])])
         if not tr.exact and len(ref):       # charts annotate only their own span
-            span = (ref[0] - 1.0, ref[-1] + 1.0)
-            picks = picks[(picks >= span[0]) & (picks <= span[1])]
-            est = est[(est >= span[0]) & (est <= span[1])] if len(est) else est
+            picks = picks[(picks >= ref[0] - 1.0) & (picks <= ref[-1] + 1.0)]
         f_net.append(beat_f_measure(ref, picks, trim=False))
-        s = score_file(est, ref)
+        s = track_and_score(TrackerParams(), act, ref, span_only=not tr.exact)
         f.append(s.f_measure)
         amlt.append(s.amlt)
         lock.append(s.lock_time)

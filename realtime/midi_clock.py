@@ -98,6 +98,15 @@ class MidiClockParams:
     spin_us: float = 0.0
 
 
+def _sleep_until(deadline: float, spin_s: float) -> None:
+    """Sleep until ``spin_s`` before ``deadline`` (``time.monotonic()``), then busy-wait."""
+    left = deadline - spin_s - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+    while time.monotonic() < deadline:
+        pass
+
+
 class MidiClock:
     """Send MIDI clock on ``port`` (a mido output) from its own thread, locked to beats.
 
@@ -183,7 +192,7 @@ class MidiClock:
         now = time.monotonic()
         if t < now:   # too late for this beat: start on the next one of the same grid
             t += np.ceil((now - t) / (period * PPQN)) * period * PPQN
-        self._sleep_until(t - 0.002)
+        _sleep_until(t - 0.002, 1e-4)
         if self.p.transport:
             if self.p.send_spp:
                 self._send(self._mido.Message("songpos", pos=0))
@@ -192,15 +201,6 @@ class MidiClock:
         self.pulse = 0
         self.period = period
         self.next_t = t
-
-    def _sleep_until(self, deadline: float) -> None:
-        """Sleep to 0.1 ms before ``deadline``, then spin (used once, before Start)."""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            if left > 0.0001:
-                time.sleep(left - 0.0001)
 
     def _drain(self, timeout: float) -> None:
         try:
@@ -244,11 +244,7 @@ class MidiClock:
             # one wake-up per pulse (each costs): sleep to spin_us before it (time.sleep is far
             # more punctual than a queue wait), spin, send; beats that came meanwhile are taken
             # after the pulse: they are committed tens of ms ahead, so one pulse later is in time
-            left = self.next_t - self.p.spin_us * 1e-6 - time.monotonic()
-            if left > 0:
-                time.sleep(left)
-            while time.monotonic() < self.next_t:
-                pass
+            _sleep_until(self.next_t, self.p.spin_us * 1e-6)
             self._send(self._clock_msg)
             now = time.monotonic()
             if self.record and self.n_sent < len(self.sent_times):

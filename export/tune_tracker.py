@@ -37,16 +37,23 @@ def _value(text: str):
     return text
 
 
-def val_activations(model: str, charts: str) -> list[tuple]:
+def val_activations(model: str, charts: str, excerpt_s: float = 0.0) -> list[tuple]:
     """(name, activations [T, 2], annotated beat times, beat_in_bar or None) of every
-    validation chart track (bar positions where the chart gives them)."""
+    validation chart track (bar positions where the chart gives them).
+
+    With ``excerpt_s`` > 0, each track instead gives up to two excerpts of that length, cut
+    from the music at 30 % and 60 % of its annotated span, each run through a fresh network
+    from its first frame: like a 30 s clip, or like starting the daemon in the middle of a
+    song, so the time to lock is measured from a cold start inside the music.
+    """
     net = BeatNetwork(model)
+    fr = D.PARAMS.frame_rate
     out = []
     for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
         if tr.split != "val":
             continue
         feats, _, _ = D.track_arrays(tr)
-        act = net.process_sequence(feats)
+        ref = D.PARAMS.frame_time(tr.beat_frames)
         ref_bib = None
         if tr.has_downbeats:      # 1 at each downbeat, then counting up
             ref_bib = np.zeros(len(tr.downbeat), np.int64)   # 0 before the first downbeat
@@ -54,7 +61,20 @@ def val_activations(model: str, charts: str) -> list[tuple]:
             for i, d in enumerate(tr.downbeat):
                 n = 1 if d else (n + 1 if n else 0)
                 ref_bib[i] = n
-        out.append((tr.name, act, D.PARAMS.frame_time(tr.beat_frames), ref_bib))
+        if excerpt_s <= 0:
+            out.append((tr.name, net.process_sequence(feats), ref, ref_bib))
+            continue
+        if len(ref) < 2:
+            continue
+        for j, at in enumerate((0.3, 0.6)):
+            t0 = ref[0] + at * (ref[-1] - ref[0])
+            t1 = t0 + excerpt_s
+            if t1 > ref[-1]:
+                continue
+            k0, k1 = int(round(t0 * fr)), int(round(t1 * fr))
+            keep = (ref >= t0) & (ref < t1)
+            out.append((f"{tr.name}@{j}", net.process_sequence(feats[k0:k1]),
+                        ref[keep] - k0 / fr, None if ref_bib is None else ref_bib[keep]))
     return out
 
 
@@ -95,14 +115,18 @@ def main() -> None:
     ap.add_argument("--model", default="models/beatd_gru.onnx")
     ap.add_argument("--charts", default=str(D.CHARTS_DIR))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...")
+    ap.add_argument("--excerpt", type=float, default=0.0, metavar="SECONDS",
+                    help="score excerpts of this length from inside each track (cold starts) "
+                         "instead of whole tracks")
     a = ap.parse_args()
     grid = {}
     for item in a.set:
         key, values = item.split("=", 1)
         grid[key.strip()] = [_value(v) for v in values.split(",")]
-    tracks = val_activations(a.model, a.charts)
+    tracks = val_activations(a.model, a.charts, a.excerpt)
     hours = sum(t[1].shape[0] for t in tracks) / D.PARAMS.frame_rate / 3600
-    print(f"# tracker settings on the chart validation split: {len(tracks)} tracks, "
+    what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"
+    print(f"# tracker settings on the chart validation split: {len(tracks)} {what}, "
           f"{hours:.2f} h, model {a.model}\n")
     keys = list(grid)
     print("| " + " | ".join(keys + ["F", "AMLt", "median lock s", "locked", "downbeat F"]) + " |")

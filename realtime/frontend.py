@@ -136,6 +136,19 @@ def _signal_kernel(y, hop_length, buf, window, windowed, spec, axes, fb, starts,
             frames[k, j] = tmp[j]
 
 
+@numba.njit(cache=True, nogil=True)
+def _hops_kernel(buf, hops, hop64, window, windowed, spec, axes, fb, starts, stops, log_mul,
+                 prev, tmp, diff, out):
+    """Run :func:`_frame_kernel` over each row of ``hops`` (float32), frames into ``out``."""
+    for k in range(hops.shape[0]):
+        for i in range(hop64.shape[0]):
+            hop64[i] = hops[k, i]
+        _frame_kernel(buf, hop64, window, windowed, spec, axes, fb, starts, stops, log_mul,
+                      prev, tmp, diff)
+        for j in range(tmp.shape[0]):
+            out[k, j] = tmp[j]
+
+
 class Frontend:
     """Streaming feature extractor with preallocated buffers; one allocation-free call per hop.
 
@@ -181,6 +194,18 @@ class Frontend:
         self._out[:] = self._out64
         self.frames_done += 1
         return self._out
+
+    def process_hops(self, hops: np.ndarray, out: np.ndarray) -> None:
+        """Consume the hops [n, hop_length] (float32) and write their frames into ``out[:n]``.
+
+        The same frames as :meth:`process_hop` on each row, in one call (the live worker takes
+        several hops per wake-up; one kernel call instead of one per hop).
+        """
+        n = hops.shape[0]
+        _hops_kernel(self._buf, hops, self._hop64, self._window, self._windowed, self._spec,
+                     self._axes, self._fb, self._starts, self._stops, self.params.log_mul,
+                     self._prev, self._out64, self.params.diff, out[:n])
+        self.frames_done += n
 
     def process_signal(self, y: np.ndarray) -> np.ndarray:
         """Frames for every complete hop of ``y`` (continuing the stream state).

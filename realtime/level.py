@@ -21,7 +21,10 @@ class LevelMeter:
     """
 
     def __init__(self, hop_length: int, sample_rate: int, smooth_s: float = 0.3,
-                 clip_level: float = 0.999, clip_hold_s: float = 1.0) -> None:
+                 clip_level: float = 0.999, clip_hold_s: float = 1.0, max_hops: int = 64) -> None:
+        self._ms_buf = np.zeros(max_hops, np.float64)
+        self._hi_buf = np.zeros(max_hops, np.float64)
+        self._lo_buf = np.zeros(max_hops, np.float64)
         self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
         self._clip_level = clip_level
         self._hold = int(clip_hold_s * sample_rate / hop_length)
@@ -45,6 +48,29 @@ class LevelMeter:
             self.clipped_hops += 1
         else:
             self._since_clip += 1
+
+    def process_hops(self, hops: np.ndarray) -> None:
+        """Fold in the hops [n, hop_length]: the same as :meth:`process_hop` on each row, with
+        the per-hop sums in three numpy calls (into preallocated buffers) instead of three per hop.
+        """
+        m = self._ms_buf.shape[0]
+        for s in range(0, hops.shape[0], m):
+            h = hops[s:s + m]
+            n = h.shape[0]
+            ms, hi, lo = self._ms_buf[:n], self._hi_buf[:n], self._lo_buf[:n]
+            np.einsum("ij,ij->i", h, h, out=ms)
+            np.max(h, axis=1, out=hi)
+            np.min(h, axis=1, out=lo)
+            a, scale = self._alpha, 1.0 / max(1, h.shape[1])
+            for k in range(n):
+                self._ms = a * self._ms + (1.0 - a) * float(ms[k]) * scale
+                pk = max(float(hi[k]), -float(lo[k]))
+                self.peak = max(pk, self.peak * a)
+                if pk >= self._clip_level:
+                    self._since_clip = 0
+                    self.clipped_hops += 1
+                else:
+                    self._since_clip += 1
 
     @property
     def level_db(self) -> float:

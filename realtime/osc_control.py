@@ -69,7 +69,7 @@ class OscControl:
         self._status = status or Status
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, port))
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(5.0)    # close() wakes it at once; each timeout is a wake-up
         self.address = self.sock.getsockname()
         if host not in ("127.0.0.1", "localhost", "::1"):
             log.warning("OSC control listens on %s:%d: anyone on that network can tap, nudge "
@@ -86,6 +86,11 @@ class OscControl:
         """Stop receiving and close the socket."""
         self._stop.set()
         if self._thread.is_alive():
+            host, port = self.address[:2]
+            try:   # an empty datagram to ourselves ends the blocking receive
+                self.sock.sendto(b"", ("127.0.0.1" if host in ("0.0.0.0", "") else host, port))
+            except OSError:
+                pass
             self._thread.join(1.0)
         self.sock.close()
 
@@ -104,6 +109,8 @@ class OscControl:
                 if self._stop.is_set():
                     return
                 continue
+            if self._stop.is_set():
+                return
             now = time.monotonic()
             if len(data) > MAX_DATAGRAM:
                 self._ignore(f"{len(data)} bytes, more than {MAX_DATAGRAM}", addr)

@@ -102,11 +102,10 @@ class Pipeline:
         feats, active = self.block_features, self._active
         for s in range(0, hops.shape[0], m):
             n = min(m, hops.shape[0] - s)
-            for j in range(n):
-                hop = hops[s + j]
-                feats[j] = self.frontend.process_hop(hop)
-                self.level.process_hop(hop)
-                active[j] = self.gate.process_hop(hop)
+            block = hops[s:s + n]
+            self.frontend.process_hops(block, feats)
+            self.level.process_hops(block)
+            self.gate.process_hops(block, active)
             act = self.network.process_frames(feats[:n])
             for j in range(n):
                 yield s + j, self.tracker.process(float(act[j, 0]), float(act[j, 1]),

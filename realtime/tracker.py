@@ -490,7 +490,8 @@ class SilenceGate:
     """
 
     def __init__(self, hop_length: int, sample_rate: int, floor_db: float = -50.0,
-                 hysteresis_db: float = 3.0, smooth_s: float = 0.1) -> None:
+                 hysteresis_db: float = 3.0, smooth_s: float = 0.1, max_hops: int = 64) -> None:
+        self._ms_buf = np.zeros(max_hops, np.float64)
         self.floor_db = floor_db
         self.hysteresis_db = hysteresis_db
         self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
@@ -515,6 +516,19 @@ class SilenceGate:
         """Feed one hop of samples; return whether sound is present."""
         h = np.asarray(hop)
         return self._step(float(np.dot(h, h)) / max(1, h.shape[0]))
+
+    def process_hops(self, hops: np.ndarray, out: np.ndarray) -> None:
+        """Gate value of each row of ``hops`` [n, hop_length] into ``out[:n]`` (the same as
+        :meth:`process_hop` per row; the sums in one numpy call into a preallocated buffer)."""
+        m = self._ms_buf.shape[0]
+        for s in range(0, hops.shape[0], m):
+            h = hops[s:s + m]
+            n = h.shape[0]
+            ms = self._ms_buf[:n]
+            np.einsum("ij,ij->i", h, h, out=ms)
+            scale = 1.0 / max(1, h.shape[1])
+            for k in range(n):
+                out[s + k] = self._step(float(ms[k]) * scale)
 
     def process_signal(self, y: np.ndarray, hop_length: int) -> np.ndarray:
         """Gate value for every complete hop of ``y`` (same as :meth:`process_hop` per hop)."""

@@ -55,3 +55,27 @@ def test_level_meter_db_peak_and_clipping():
     for _ in range(60):                                     # 0.6 s later the flag clears
         m.process_hop(np.zeros(441, np.float32))
     assert not m.clipping and m.level_db < -50
+
+
+def test_level_meter_and_gate_batches_equal_hop_by_hop():
+    """process_hops (the worker's path) gives the same level, peak, clipping and gate values as
+    one call per hop, also across the gate's closing and opening and a batch larger than the
+    preallocated buffers."""
+    from realtime.tracker import SilenceGate
+    rng = np.random.default_rng(4)
+    hops = (0.3 * rng.standard_normal((400, 441))).astype(np.float32)
+    hops[100:250] *= 1e-4                       # -90 dBFS: the gate closes, then opens again
+    hops[300, 7] = 1.0                          # a clipped sample
+    l1, l2 = LevelMeter(441, 44100), LevelMeter(441, 44100, max_hops=16)
+    g1, g2 = SilenceGate(441, 44100), SilenceGate(441, 44100, max_hops=16)
+    gate_ref, gate = [], np.zeros(len(hops), bool)
+    for s in range(0, len(hops), 40):
+        for h in hops[s:s + 40]:
+            l1.process_hop(h)
+            gate_ref.append(g1.process_hop(h))
+        l2.process_hops(hops[s:s + 40])
+        g2.process_hops(hops[s:s + 40], gate[s:])
+        assert abs(l1.level_db - l2.level_db) < 1e-6      # float32 sums in another order
+        assert (l1.peak, l1.clipping, l1.clipped_hops) == (l2.peak, l2.clipping, l2.clipped_hops)
+    np.testing.assert_array_equal(gate, gate_ref)
+    assert not gate[200] and gate[-1]            # it did close and open again

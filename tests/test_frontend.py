@@ -82,3 +82,17 @@ def test_frame_time_convention():
     k = np.arange(10)
     np.testing.assert_allclose(p.time_to_frame(p.frame_time(k)), k)
     assert p.frame_time(0) == pytest.approx((441 - 1024) / 44100)
+
+
+def test_batches_of_hops_equal_hop_by_hop():
+    """The live worker's batched call gives exactly the frames of one call per hop."""
+    p = FrontendParams()
+    rng = np.random.default_rng(3)
+    hops = (0.3 * rng.standard_normal((61, p.hop_length))).astype(np.float32)
+    a, b = Frontend(p), Frontend(p)
+    ref = np.stack([a.process_hop(h).copy() for h in hops])
+    out = np.zeros((len(hops), p.n_features), np.float32)
+    for s in range(0, len(hops), 7):            # uneven last batch
+        b.process_hops(hops[s:s + 7], out[s:])
+    np.testing.assert_array_equal(out, ref)
+    assert b.frames_done == a.frames_done == len(hops)

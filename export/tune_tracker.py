@@ -110,6 +110,26 @@ def score(params: TrackerParams, tracks) -> dict:
             "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down)}
 
 
+def synth_val(level: int, n: int) -> list[tuple]:
+    """``n`` synthetic validation tracks of curriculum ``level`` (4 = classical-like), tracked
+    from their first frame: (name, activations, beat times, beat_in_bar) like the charts."""
+    return [(tr.name, tr, D.PARAMS.frame_time(tr.beat_frames), None)
+            for tr in D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, level + 1)
+            if tr.level == level]
+
+
+def noise_beats(params: TrackerParams) -> int:
+    """Beats emitted on 24 minutes of low or spiky random activations (no beat at all: the
+    same sequences as tests/test_tracker.py's noise test); any beat here is a false one."""
+    n = 0
+    for seed in range(6):
+        r = np.random.default_rng(100 + seed)
+        for beat in (r.uniform(0.0, 0.12, 6000), r.uniform(0.0, 0.3, 6000),
+                     r.uniform(0.0, 1.0, 6000) ** 4, r.uniform(0.45, 0.55, 3000)):
+            n += len(BeatTracker(params).process_sequence(beat, np.zeros_like(beat)))
+    return n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/beatd_gru.onnx")
@@ -118,6 +138,10 @@ def main() -> None:
     ap.add_argument("--excerpt", type=float, default=0.0, metavar="SECONDS",
                     help="score excerpts of this length from inside each track (cold starts) "
                          "instead of whole tracks")
+    ap.add_argument("--synth-level", type=int, default=-1, metavar="L",
+                    help="also score synthetic validation tracks of this curriculum level "
+                         "(4: classical-like ensembles)")
+    ap.add_argument("--synth-n", type=int, default=32, help="how many (default 32)")
     a = ap.parse_args()
     grid = {}
     for item in a.set:
@@ -128,17 +152,30 @@ def main() -> None:
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"
     print(f"# tracker settings on the chart validation split: {len(tracks)} {what}, "
           f"{hours:.2f} h, model {a.model}\n")
+    synth = []
+    if a.synth_level >= 0:
+        net = BeatNetwork(a.model)
+        synth = [(name, net.process_sequence(D.track_arrays(tr)[0]), ref, bib)
+                 for name, tr, ref, bib in synth_val(a.synth_level, a.synth_n)]
+        print(f"# and {len(synth)} synthetic level-{a.synth_level} validation tracks\n")
     keys = list(grid)
-    print("| " + " | ".join(keys + ["F", "AMLt", "median lock s", "locked", "downbeat F"]) + " |")
-    print("|" + "---|" * (len(keys) + 5))
+    cols = ["F", "AMLt", "median lock s", "locked", "downbeat F"]
+    if synth:
+        cols += [f"L{a.synth_level} F", f"L{a.synth_level} AMLt", f"L{a.synth_level} lock s"]
+    print("| " + " | ".join(keys + cols + ["beats on noise"]) + " |")
+    print("|" + "---|" * (len(keys) + len(cols) + 1))
+    fmt_lock = lambda x: "never" if not math.isfinite(x) else f"{x:.2f}"
     for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
         params = replace(TrackerParams(), **dict(zip(keys, combo)))
         r = score(params, tracks)
-        lock = "never" if not math.isfinite(r["lock_median"]) else f"{r['lock_median']:.2f}"
         down = f"{r['downbeat_f']:.3f} ({r['downbeat_n']} tracks)"
-        print("| " + " | ".join([str(v) for v in combo] + [f"{r['f']:.3f}", f"{r['amlt']:.3f}",
-                                                             lock, f"{r['locked']:.2f}", down])
-              + " |", flush=True)
+        row = [str(v) for v in combo] + [f"{r['f']:.3f}", f"{r['amlt']:.3f}",
+                                         fmt_lock(r["lock_median"]), f"{r['locked']:.2f}", down]
+        if synth:
+            q = score(params, synth)
+            row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", fmt_lock(q["lock_median"])]
+        row.append(str(noise_beats(params)))
+        print("| " + " | ".join(row) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -166,6 +166,8 @@ class TempoEstimator:
         self._grid_periods = 60.0 * p.fps / self.grid_bpm
         self.grid_prior = self.prior(self.grid_bpm)
         self._grid_scores = np.zeros(n, np.float64)
+        self._one_period = np.zeros(1, np.float64)
+        self._one_score = np.zeros(1, np.float64)
         self.frames_done = 0
 
     def reset(self) -> None:
@@ -198,11 +200,10 @@ class TempoEstimator:
         return out
 
     def score(self, bpm: float) -> float:
-        """Comb score of one tempo (0 outside the tempo range's lag span)."""
-        out = np.zeros(1)
-        _comb_scores(self._r, np.array([60.0 * self.params.fps / bpm]),
-                     self.params.n_harmonics, out)
-        return float(out[0])
+        """Comb score of one tempo (0 outside the tempo range's lag span); allocates nothing."""
+        self._one_period[0] = 60.0 * self.params.fps / bpm
+        _comb_scores(self._r, self._one_period, self.params.n_harmonics, self._one_score)
+        return float(self._one_score[0])
 
     def estimate(self) -> TempoEstimate:
         """Best tempo and its metrical relatives (allocates: call it when a reading is needed)."""

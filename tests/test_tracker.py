@@ -181,6 +181,20 @@ def test_no_beats_in_a_minute_of_random_activations():
             assert events == [], (seed, len(events))
 
 
+def test_periodicity_condition_is_what_keeps_random_activations_from_locking():
+    """With the default low ``lock_gain`` the tempo's periodicity score does the work: without
+    it, the random sequences of the test above do produce beats."""
+    from dataclasses import replace
+    loose = replace(TrackerParams(), lock_periodicity=0.0)
+    n = 0
+    for seed in range(6):
+        r = np.random.default_rng(100 + seed)
+        for beat in (r.uniform(0.0, 0.12, 6000), r.uniform(0.0, 0.3, 6000),
+                     r.uniform(0.0, 1.0, 6000) ** 4, r.uniform(0.45, 0.55, 3000)):
+            n += len(run(BeatTracker(loose), beat)[0])
+    assert n > 0
+
+
 def test_silence_gate_mutes_beats():
     truth = beat_times(120.0, 0.5, 10.0)
     beat, down = activations(truth, 10.0)

@@ -381,17 +381,40 @@ def _augment_levels(rng: np.random.Generator, lm: np.ndarray) -> np.ndarray:
     return np.log1p(mag).astype(np.float32)
 
 
+def game_of(track: Track) -> str:
+    """The rhythm game a chart track comes from (its source's prefix: fnf, stepmania, clonehero)."""
+    return track.source.split("_", 1)[0]
+
+
+def chart_weights(charts: list[Track], game_balance: float = 0.0) -> np.ndarray:
+    """Probability of drawing each chart track: proportional to its length, or, with
+    ``game_balance`` = 1, every game equally likely (length-proportional within a game);
+    values between mix the two. (FNF mods are ~80 % of the chart hours: balancing shows the
+    network more of the other games' music.)"""
+    w = np.array([t.n_frames for t in charts], np.float64)
+    p = w / w.sum()
+    if game_balance <= 0.0:
+        return p
+    games = np.array([game_of(t) for t in charts])
+    q = np.zeros_like(p)
+    names = sorted(set(games))
+    for g in names:
+        m = games == g
+        q[m] = w[m] / w[m].sum() / len(names)
+    return (1.0 - game_balance) * p + game_balance * q
+
+
 class Sampler:
     """Deterministic batches: batch ``i`` depends only on (seed, i), so resume reproduces them."""
 
     def __init__(self, synth: list[Track], charts: list[Track], seed: int, crop: int,
-                 batch: int, p_charts: float = 0.5, p_join: float = 0.15, levels: int = 4) -> None:
+                 batch: int, p_charts: float = 0.5, p_join: float = 0.15, levels: int = 4,
+                 game_balance: float = 0.0) -> None:
         self.synth = synth
         self.levels = levels
         self.by_level = {l: [t for t in synth if t.level == l] for l in range(levels)}
         self.charts = charts
-        w = np.array([t.n_frames for t in charts], np.float64)
-        self.chart_p = w / w.sum() if charts else None
+        self.chart_p = chart_weights(charts, game_balance) if charts else None
         self.seed, self.crop, self.batch = seed, crop, batch
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join

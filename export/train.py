@@ -59,6 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--synth-seconds", type=float, default=D.SYNTH_DURATION, help="length of a synthetic track")
     ap.add_argument("--charts", default=str(D.CHARTS_DIR), help="chart data root ('' = none)")
     ap.add_argument("--p-charts", type=float, default=0.5, help="share of crops from chart audio")
+    ap.add_argument("--game-balance", type=float, default=0.0,
+                    help="0 = chart crops in proportion to length; 1 = every rhythm game equally "
+                         "often (FNF, StepMania, Clone Hero); between: a mix")
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--val-max-frames", type=int, default=18000, help="cap per validation track")
@@ -168,13 +171,15 @@ def main(argv=None) -> dict:
         "n_tracks": {"synthetic": len(synth), "charts_train": len(chart_train), "charts_val": len(chart_val)},
         "chart_sources": sorted({t.source for t in charts}),
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
+        "game_balance": a.game_balance,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
         raise SystemExit("no training data")
 
     sampler = D.Sampler(synth, chart_train, a.seed, a.crop, a.batch,
-                        p_charts=a.p_charts if chart_train else 0.0, levels=a.synth_levels)
+                        p_charts=a.p_charts if chart_train else 0.0, levels=a.synth_levels,
+                        game_balance=a.game_balance)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

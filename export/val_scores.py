@@ -4,7 +4,7 @@
 
 For each model: the network alone (causal peak picking at the model's own threshold, beat F) and
 the full tracker with default settings (beat F, AMLt, median time to lock), on the validation
-charts and on the synthetic validation tracks of each curriculum level (``--levels 5`` includes
+charts (all, and by rhythm game) and on the synthetic validation tracks of each curriculum level (``--levels 5`` includes
 level 4, the classical-like ensembles). Synthetic tracks are labelled everywhere; chart tracks
 are scored inside the span their chart annotates.
 """
@@ -29,6 +29,8 @@ def groups(charts: str, levels: int, per_level: int) -> dict[str, list[D.Track]]
     for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
         if tr.split == "val":
             out.setdefault("charts", []).append(tr)
+    for tr in out.get("charts", []):           # and by rhythm game (FNF dominates the hours)
+        out.setdefault(f"charts {D.game_of(tr)}", []).append(tr)
     for tr in D.synth_tracks(per_level, 100000, "val", 1, False, D.SYNTH_DURATION, levels):
         out.setdefault(f"synthetic L{tr.level}", []).append(tr)
     return out

@@ -188,3 +188,22 @@ def test_midi_tempo_map() -> None:
     g = parse_midi_tempo(buf, duration=4.0)
     assert g.times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
     assert g.beat_in_bar == [1, 2, 3, 4, 1, 2, 3]
+
+
+def test_chart_weights_balance_the_games():
+    """game_balance 0 draws chart tracks in proportion to length; 1 gives every game the same
+    share (in proportion to length within a game)."""
+    import numpy as np
+
+    from export.dataset import Track, chart_weights
+
+    def track(src, frames):
+        return Track(src, src, np.zeros((frames, 4), np.float32), np.zeros(0), np.zeros(0, bool),
+                     False, False)
+    tracks = [track("fnf_a", 8000), track("fnf_b", 8000), track("stepmania_c", 3000),
+              track("clonehero_d", 1000)]
+    p0 = chart_weights(tracks, 0.0)
+    np.testing.assert_allclose(p0, [0.4, 0.4, 0.15, 0.05])
+    p1 = chart_weights(tracks, 1.0)
+    np.testing.assert_allclose(p1, [1 / 6, 1 / 6, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(chart_weights(tracks, 0.5), (p0 + p1) / 2)

@@ -110,10 +110,12 @@ def score(params: TrackerParams, tracks) -> dict:
             "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down)}
 
 
-def synth_val(level: int, n: int) -> list[tuple]:
-    """``n`` synthetic validation tracks of curriculum ``level`` (4 = classical-like), tracked
-    from their first frame: (name, activations, beat times, beat_in_bar) like the charts."""
-    return [(tr.name, tr, D.PARAMS.frame_time(tr.beat_frames), None)
+def synth_val(model: str, level: int, n: int) -> list[tuple]:
+    """``n`` synthetic validation tracks of curriculum ``level`` (4 = classical-like) as
+    (name, activations [T, 2], beat times, None), like :func:`val_activations`."""
+    net = BeatNetwork(model)
+    return [(tr.name, net.process_sequence(D.track_arrays(tr)[0]),
+             D.PARAMS.frame_time(tr.beat_frames), None)
             for tr in D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, level + 1)
             if tr.level == level]
 
@@ -159,9 +161,7 @@ def main() -> None:
           f"{hours:.2f} h, model {a.model}\n")
     synth = []
     if a.synth_level >= 0:
-        net = BeatNetwork(a.model)
-        synth = [(name, net.process_sequence(D.track_arrays(tr)[0]), ref, bib)
-                 for name, tr, ref, bib in synth_val(a.synth_level, a.synth_n)]
+        synth = synth_val(a.model, a.synth_level, a.synth_n)
         print(f"# and {len(synth)} synthetic level-{a.synth_level} validation tracks\n")
     keys = list(grid)
     cols = ["F", "AMLt", "median lock s", "locked", "downbeat F"]

@@ -4,9 +4,9 @@
 
 For each model: the network alone (causal peak picking at the model's own threshold, beat F) and
 the full tracker with default settings (beat F, AMLt, median time to lock), on the validation
-charts (all, and by rhythm game) and on the synthetic validation tracks of each curriculum level (``--levels 5`` includes
-level 4, the classical-like ensembles). Synthetic tracks are labelled everywhere; chart tracks
-are scored inside the span their chart annotates.
+charts (all, and by rhythm game) and on the synthetic validation tracks of each curriculum
+level (``--levels 5`` includes level 4, the classical-like ensembles). Synthetic tracks are
+labelled everywhere; chart tracks are scored inside the span their chart annotates.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from realtime.tracker import TrackerParams
 
 
 def groups(charts: str, levels: int, per_level: int) -> dict[str, list[D.Track]]:
-    """Validation tracks by group: ``charts`` and ``synthetic L<n>``."""
+    """Validation tracks by group: ``charts``, ``charts <game>`` and ``synthetic L<n>``."""
     out: dict[str, list[D.Track]] = {}
     for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
         if tr.split == "val":

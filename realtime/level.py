@@ -37,17 +37,20 @@ class LevelMeter:
         self._since_clip = 1 << 30
         self.clipped_hops = 0
 
-    def process_hop(self, hop: np.ndarray) -> None:
-        """Fold in one hop of samples."""
-        ms = float(np.dot(hop, hop)) / max(1, hop.shape[0])
+    def _fold(self, ms: float, pk: float) -> None:
+        """One hop's mean square and absolute peak into the smoothed level and clip hold."""
         self._ms = self._alpha * self._ms + (1.0 - self._alpha) * ms
-        pk = max(float(hop.max()), -float(hop.min())) if hop.shape[0] else 0.0
         self.peak = max(pk, self.peak * self._alpha)
         if pk >= self._clip_level:
             self._since_clip = 0
             self.clipped_hops += 1
         else:
             self._since_clip += 1
+
+    def process_hop(self, hop: np.ndarray) -> None:
+        """Fold in one hop of samples."""
+        self._fold(float(np.dot(hop, hop)) / max(1, hop.shape[0]),
+                   max(float(hop.max()), -float(hop.min())) if hop.shape[0] else 0.0)
 
     def process_hops(self, hops: np.ndarray) -> None:
         """Fold in the hops [n, hop_length]: the same as :meth:`process_hop` on each row, with
@@ -61,16 +64,9 @@ class LevelMeter:
             np.einsum("ij,ij->i", h, h, out=ms)
             np.max(h, axis=1, out=hi)
             np.min(h, axis=1, out=lo)
-            a, scale = self._alpha, 1.0 / max(1, h.shape[1])
+            scale = 1.0 / max(1, h.shape[1])
             for k in range(n):
-                self._ms = a * self._ms + (1.0 - a) * float(ms[k]) * scale
-                pk = max(float(hi[k]), -float(lo[k]))
-                self.peak = max(pk, self.peak * a)
-                if pk >= self._clip_level:
-                    self._since_clip = 0
-                    self.clipped_hops += 1
-                else:
-                    self._since_clip += 1
+                self._fold(float(ms[k]) * scale, max(float(hi[k]), -float(lo[k])))
 
     @property
     def level_db(self) -> float:

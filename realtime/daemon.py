@@ -26,7 +26,7 @@ from . import config as config_mod
 from .audio_input import AudioInput
 from .clock import StreamClock
 from .config import Config
-from .rtprio import name_thread
+from .rtprio import Waker, name_thread
 from .events import Beat, Status
 from .hop_reader import HopReader
 from .osc_control import Command
@@ -223,6 +223,7 @@ class Daemon:
         self._xrun_log_at = 0.0
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._wake = Waker()            # the worker's sleep; stop() cuts it short
         self._recorded: list[np.ndarray] = []
         self._frames: list[np.ndarray] = []
         self.pipeline = Pipeline(cfg)
@@ -278,6 +279,7 @@ class Daemon:
     def stop(self) -> None:
         """Ask the worker to finish (safe from a signal handler; returns at once)."""
         self._stop.set()
+        self._wake.set()
 
     def request_reload(self, cfg: Config) -> None:
         """Apply a new configuration from the worker thread (SIGHUP)."""
@@ -286,6 +288,8 @@ class Daemon:
     def join(self, timeout: float | None = None) -> None:
         """Wait for the worker, stop the outputs (MIDI Stop), close the stream, write dumps."""
         self._worker.join(timeout)
+        if not self._worker.is_alive():
+            self._wake.close()
         self._close_input(self.input)
         self.outputs.close()
         self._write_dumps()
@@ -470,7 +474,7 @@ class Daemon:
                     else:
                         backoff = min(backoff * 2, self.cfg.section("service")["retry_max_s"])
                         retry_at = now + backoff
-                self._stop.wait(0.05)
+                self._wake.wait(0.05)
                 continue
             if not self._check_device(now, last_cb):
                 retry_at, backoff = now + 0.25, 0.25
@@ -491,17 +495,19 @@ class Daemon:
             self._account(ring)
             stats.worker_max_ms = max(stats.worker_max_ms, (time.perf_counter() - t0) * 1e3)
             stats.wakeups += 1
-            self._stop.wait(self._sleep_s(time.monotonic()))
+            self._wake.wait(self._sleep_s(time.monotonic()))
 
     def _sleep_s(self, now: float) -> float:
         """How long the worker may sleep: until the audio that commits the next beat is in.
 
-        Every wake-up costs (cold caches), so the worker sleeps up to ``worker_interval_ms``;
-        but a beat is committed ``lookahead_ms`` before its time from the newest audio, so while
-        tracking it wakes as soon as that audio can be read (the input lag's recent 75th
-        percentile plus one hop and 3 ms; if it is not there yet, every 5 ms), and the beat
-        still leaves ahead of its time. While locking it wakes at least every 50 ms, so that
-        the first beat is committed from fresh audio.
+        Every wake-up costs (cold caches: about 1 ms of CPU on a small VM, more than the work
+        of the frames it processes), so the worker sleeps about ``worker_interval_ms``; but a
+        beat is committed ``lookahead_ms`` before its time from the newest audio, so while
+        tracking the wake-ups are spaced evenly (0.67 to 1.5 intervals apart) so that one lands
+        as soon as that audio can be read: the input lag's largest recent value plus one hop and
+        3 ms (if it is not there yet, it looks again every 5 ms), and the beat still leaves
+        ahead of its time. While locking it wakes at least every 50 ms, so that the first beat
+        is committed from fresh audio.
         """
         longest = self.cfg.section("service")["worker_interval_ms"] / 1e3
         tr = self.pipeline.tracker
@@ -510,12 +516,13 @@ class Daemon:
         t_due = tr.commit_due()
         if not math.isfinite(t_due) or not self.clock.ready:
             return longest
-        lag = sorted(self._lags)[-8]         # ~75th percentile of the last 32 wake-ups
+        lag = max(self._lags)                # the last 32 wake-ups: the beat's audio is in
         due = (self._stream_to_monotonic(t_due) + lag
                + self.params.hop_length / self.params.sample_rate
                + 0.003)
         if due > now:
-            return min(longest, max(due - now, 0.002))
+            left = due - now           # n even steps (not ceil(left / longest) steps: fewer)
+            return max(left / max(1, round(left / longest)), 0.002)
         if now - due < tr.params.lookahead_ms / 1e3 and tr.state != TrackerState.LOCKING:
             return 0.005            # that audio should be in (a stall?): look again soon
         return longest

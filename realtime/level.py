@@ -3,14 +3,43 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
+
+# slots of LevelMeter's state array
+_MS, _PEAK, _SINCE_CLIP, _CLIPPED = 0, 1, 2, 3
+
+
+@numba.njit(cache=True, nogil=True)
+def _level_kernel(hops, alpha, clip_level, state):
+    """Fold each row of ``hops`` [n, hop_length] into ``state`` (smoothed mean square, decaying
+    peak, hops since the last clipped sample, clipped hops)."""
+    ms, peak, since, clipped = state[_MS], state[_PEAK], state[_SINCE_CLIP], state[_CLIPPED]
+    for k in range(hops.shape[0]):
+        acc = 0.0
+        pk = 0.0
+        for i in range(hops.shape[1]):
+            v = float(hops[k, i])
+            acc += v * v
+            a = abs(v)
+            if a > pk:
+                pk = a
+        ms = alpha * ms + (1.0 - alpha) * acc / max(1, hops.shape[1])
+        peak = max(pk, peak * alpha)
+        if pk >= clip_level:
+            since = 0.0
+            clipped += 1.0
+        else:
+            since += 1.0
+    state[_MS], state[_PEAK], state[_SINCE_CLIP], state[_CLIPPED] = ms, peak, since, clipped
 
 
 class LevelMeter:
     """Per-hop level for the monitor and the ``/level`` OSC message.
 
     ``level_db``: RMS over about ``smooth_s`` seconds, in dBFS; ``clipping``: a sample at or above
-    ``clip_level`` within the last ``clip_hold_s`` seconds.
+    ``clip_level`` within the last ``clip_hold_s`` seconds. The state is one small array that a
+    numba kernel updates for all hops of a wake-up in one call.
 
     Examples
     --------
@@ -21,59 +50,41 @@ class LevelMeter:
     """
 
     def __init__(self, hop_length: int, sample_rate: int, smooth_s: float = 0.3,
-                 clip_level: float = 0.999, clip_hold_s: float = 1.0, max_hops: int = 64) -> None:
-        self._ms_buf = np.zeros(max_hops, np.float64)
-        self._hi_buf = np.zeros(max_hops, np.float64)
-        self._lo_buf = np.zeros(max_hops, np.float64)
+                 clip_level: float = 0.999, clip_hold_s: float = 1.0) -> None:
         self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
         self._clip_level = clip_level
         self._hold = int(clip_hold_s * sample_rate / hop_length)
+        self._state = np.zeros(4, np.float64)
         self.reset()
 
     def reset(self) -> None:
         """Back to silence."""
-        self._ms = 0.0
-        self.peak = 0.0
-        self._since_clip = 1 << 30
-        self.clipped_hops = 0
-
-    def _fold(self, ms: float, pk: float) -> None:
-        """One hop's mean square and absolute peak into the smoothed level and clip hold."""
-        self._ms = self._alpha * self._ms + (1.0 - self._alpha) * ms
-        self.peak = max(pk, self.peak * self._alpha)
-        if pk >= self._clip_level:
-            self._since_clip = 0
-            self.clipped_hops += 1
-        else:
-            self._since_clip += 1
+        self._state[:] = (0.0, 0.0, float(1 << 30), 0.0)
 
     def process_hop(self, hop: np.ndarray) -> None:
         """Fold in one hop of samples."""
-        self._fold(float(np.dot(hop, hop)) / max(1, hop.shape[0]),
-                   max(float(hop.max()), -float(hop.min())) if hop.shape[0] else 0.0)
+        _level_kernel(hop[None], self._alpha, self._clip_level, self._state)
 
     def process_hops(self, hops: np.ndarray) -> None:
-        """Fold in the hops [n, hop_length]: the same as :meth:`process_hop` on each row, with
-        the per-hop sums in three numpy calls (into preallocated buffers) instead of three per hop.
-        """
-        m = self._ms_buf.shape[0]
-        for s in range(0, hops.shape[0], m):
-            h = hops[s:s + m]
-            n = h.shape[0]
-            ms, hi, lo = self._ms_buf[:n], self._hi_buf[:n], self._lo_buf[:n]
-            np.einsum("ij,ij->i", h, h, out=ms)
-            np.max(h, axis=1, out=hi)
-            np.min(h, axis=1, out=lo)
-            scale = 1.0 / max(1, h.shape[1])
-            for k in range(n):
-                self._fold(float(ms[k]) * scale, max(float(hi[k]), -float(lo[k])))
+        """Fold in the hops [n, hop_length]: the same as :meth:`process_hop` on each row."""
+        _level_kernel(hops, self._alpha, self._clip_level, self._state)
+
+    @property
+    def peak(self) -> float:
+        """Absolute peak, decaying with the level's time constant."""
+        return float(self._state[_PEAK])
+
+    @property
+    def clipped_hops(self) -> int:
+        """Hops with a clipped sample since :meth:`reset`."""
+        return int(self._state[_CLIPPED])
 
     @property
     def level_db(self) -> float:
         """Smoothed RMS level in dBFS (floor -120)."""
-        return 10.0 * math.log10(max(self._ms, 1e-12))
+        return 10.0 * math.log10(max(float(self._state[_MS]), 1e-12))
 
     @property
     def clipping(self) -> bool:
         """A clipped sample within the hold time."""
-        return self._since_clip <= self._hold
+        return self._state[_SINCE_CLIP] <= self._hold

@@ -221,6 +221,8 @@ class MidiClock:
                 return
 
     def _send_notes(self, now: float) -> None:
+        if not (self._pending_notes or self._notes_off):     # the usual case, every pulse
+            return
         mido = self._mido
         for item in [n for n in self._pending_notes if n[0] <= now]:
             self._pending_notes.remove(item)
@@ -254,7 +256,8 @@ class MidiClock:
                 self.quarter_times.append(self.next_t)
             self.pulse += 1
             self.next_t += self.period
-            self._drain(0.0)
+            if not self._inbox.empty():       # (an empty get raises: not on every pulse)
+                self._drain(0.0)
             self._send_notes(now)
 
 

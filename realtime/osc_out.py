@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 
 from .events import Beat, Status
-from .rtprio import name_thread, try_realtime
+from .rtprio import Waker, name_thread, try_realtime
 
 log = logging.getLogger("beatd.osc")
 
@@ -149,7 +149,7 @@ class OscOutput:
         # the sender's own next wake-up (beats are committed tens of ms ahead, phase ticks come
         # every 33 ms): a cross-thread wake-up costs both threads far more than the append
         self._inbox: collections.deque = collections.deque()
-        self._wake = threading.Event()
+        self._wake = Waker()
         self._next_wake = -math.inf     # monotonic time the sender sleeps until (-inf: awake)
         self._min_offset = min((t.latency_ms for t in targets), default=0.0) / 1000.0
         self._heap: list = []
@@ -187,6 +187,7 @@ class OscOutput:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(2.0)
+        self._wake.close()
         for s in self.sinks:
             s.sock.close()
 
@@ -278,8 +279,8 @@ class OscOutput:
                 self._next_wake = -math.inf
                 continue
             left = deadline - time.monotonic()
-            if left > 0 and self._wake.wait(left):
-                self._wake.clear()
+            if left > 0:
+                self._wake.wait(left)
             self._next_wake = -math.inf
             if self._inbox or self._stop.is_set():
                 continue

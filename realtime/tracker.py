@@ -483,11 +483,31 @@ def _ring_max(ring_b, ring_d, pos, n_back_lo, n_back_hi, out):
 # --------------------------------------------------------------------------------------------
 
 
+@numba.njit(cache=True, nogil=True)
+def _gate_kernel(hops, alpha, lo, hi, state, out):
+    """Gate each row of ``hops`` [n, hop_length] into ``out[:n]``; ``state`` holds the smoothed
+    mean square and the open flag."""
+    ms, is_open = state[0], state[1] > 0.0
+    for k in range(hops.shape[0]):
+        acc = 0.0
+        for i in range(hops.shape[1]):
+            v = float(hops[k, i])
+            acc += v * v
+        ms = alpha * ms + (1.0 - alpha) * acc / max(1, hops.shape[1])
+        if is_open and ms < lo:
+            is_open = False
+        elif not is_open and ms > hi:
+            is_open = True
+        out[k] = is_open
+    state[0], state[1] = ms, 1.0 if is_open else 0.0
+
+
 class SilenceGate:
     """Level gate: ``True`` (sound present) unless the smoothed RMS level stays below a floor.
 
     The level is an exponentially smoothed mean square per hop (``smooth_s``) in dBFS; the gate
-    closes below ``floor_db`` and opens again above ``floor_db + hysteresis_db``.
+    closes below ``floor_db`` and opens again above ``floor_db + hysteresis_db``. One numba call
+    gates all hops of a wake-up.
 
     Examples
     --------
@@ -497,54 +517,41 @@ class SilenceGate:
     """
 
     def __init__(self, hop_length: int, sample_rate: int, floor_db: float = -50.0,
-                 hysteresis_db: float = 3.0, smooth_s: float = 0.1, max_hops: int = 64) -> None:
-        self._ms_buf = np.zeros(max_hops, np.float64)
+                 hysteresis_db: float = 3.0, smooth_s: float = 0.1) -> None:
         self.floor_db = floor_db
         self.hysteresis_db = hysteresis_db
         self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
         self._lo = 10.0 ** (floor_db / 10.0)
         self._hi = 10.0 ** ((floor_db + hysteresis_db) / 10.0)
+        self._state = np.zeros(2, np.float64)
+        self._one = np.zeros(1, np.bool_)
         self.reset()
 
     def reset(self) -> None:
         """Start closed (silent) with no level history."""
-        self._ms = 0.0
-        self.open = False
+        self._state[:] = 0.0
 
-    def _step(self, ms: float) -> bool:
-        self._ms = self._alpha * self._ms + (1.0 - self._alpha) * ms
-        if self.open and self._ms < self._lo:
-            self.open = False
-        elif not self.open and self._ms > self._hi:
-            self.open = True
-        return self.open
+    @property
+    def open(self) -> bool:
+        """Whether sound is present (after the last hop)."""
+        return bool(self._state[1] > 0.0)
 
     def process_hop(self, hop: np.ndarray) -> bool:
         """Feed one hop of samples; return whether sound is present."""
-        h = np.asarray(hop)
-        return self._step(float(np.dot(h, h)) / max(1, h.shape[0]))
+        _gate_kernel(np.asarray(hop)[None], self._alpha, self._lo, self._hi, self._state, self._one)
+        return bool(self._one[0])
 
     def process_hops(self, hops: np.ndarray, out: np.ndarray) -> None:
         """Gate value of each row of ``hops`` [n, hop_length] into ``out[:n]`` (the same as
-        :meth:`process_hop` per row; the sums in one numpy call into a preallocated buffer)."""
-        m = self._ms_buf.shape[0]
-        for s in range(0, hops.shape[0], m):
-            h = hops[s:s + m]
-            n = h.shape[0]
-            ms = self._ms_buf[:n]
-            np.einsum("ij,ij->i", h, h, out=ms)
-            scale = 1.0 / max(1, h.shape[1])
-            for k in range(n):
-                out[s + k] = self._step(float(ms[k]) * scale)
+        :meth:`process_hop` per row)."""
+        _gate_kernel(hops, self._alpha, self._lo, self._hi, self._state, out)
 
     def process_signal(self, y: np.ndarray, hop_length: int) -> np.ndarray:
         """Gate value for every complete hop of ``y`` (same as :meth:`process_hop` per hop)."""
         n = len(y) // hop_length
-        y64 = np.asarray(y[:n * hop_length], np.float64).reshape(n, hop_length)
-        ms = np.einsum("ij,ij->i", y64, y64) / hop_length
         out = np.zeros(n, bool)
-        for k in range(n):
-            out[k] = self._step(float(ms[k]))
+        _gate_kernel(np.asarray(y[:n * hop_length]).reshape(n, hop_length), self._alpha,
+                     self._lo, self._hi, self._state, out)
         return out
 
 

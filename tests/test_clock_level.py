@@ -59,15 +59,14 @@ def test_level_meter_db_peak_and_clipping():
 
 def test_level_meter_and_gate_batches_equal_hop_by_hop():
     """process_hops (the worker's path) gives the same level, peak, clipping and gate values as
-    one call per hop, also across the gate's closing and opening and a batch larger than the
-    preallocated buffers."""
+    one call per hop, also across the gate's closing and opening."""
     from realtime.tracker import SilenceGate
     rng = np.random.default_rng(4)
     hops = (0.3 * rng.standard_normal((400, 441))).astype(np.float32)
     hops[100:250] *= 1e-4                       # -90 dBFS: the gate closes, then opens again
     hops[300, 7] = 1.0                          # a clipped sample
-    l1, l2 = LevelMeter(441, 44100), LevelMeter(441, 44100, max_hops=16)
-    g1, g2 = SilenceGate(441, 44100), SilenceGate(441, 44100, max_hops=16)
+    l1, l2 = LevelMeter(441, 44100), LevelMeter(441, 44100)
+    g1, g2 = SilenceGate(441, 44100), SilenceGate(441, 44100)
     gate_ref, gate = [], np.zeros(len(hops), bool)
     for s in range(0, len(hops), 40):
         for h in hops[s:s + 40]:
@@ -79,3 +78,34 @@ def test_level_meter_and_gate_batches_equal_hop_by_hop():
         assert (l1.peak, l1.clipping, l1.clipped_hops) == (l2.peak, l2.clipping, l2.clipped_hops)
     np.testing.assert_array_equal(gate, gate_ref)
     assert not gate[200] and gate[-1]            # it did close and open again
+
+
+def test_waker_wakes_a_sleeping_thread_at_once_and_times_out_otherwise():
+    """The worker's and OSC sender's sleep: set() from another thread ends it within
+    milliseconds, an unset wait lasts its timeout, a set() before the wait is not lost, and a
+    set() after close() is harmless (the worker may still schedule a beat while closing)."""
+    import threading
+    import time
+
+    from realtime.rtprio import Waker
+    w = Waker()
+    t0 = time.monotonic()
+    assert w.wait(0.05) is False
+    assert 0.04 < time.monotonic() - t0 < 0.5
+    woke = []
+
+    def sleeper():
+        t = time.monotonic()
+        woke.append((w.wait(5.0), time.monotonic() - t))
+    th = threading.Thread(target=sleeper)
+    th.start()
+    time.sleep(0.1)
+    w.set()
+    th.join(2.0)
+    assert woke and woke[0][0] is True and woke[0][1] < 1.0
+    w.set()                                  # before the wait: the next wait returns at once
+    t0 = time.monotonic()
+    assert w.wait(5.0) is True and time.monotonic() - t0 < 0.5
+    assert w.wait(0.01) is False             # consumed: it does not stay set
+    w.close()
+    w.set()

@@ -56,6 +56,19 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
 
 
+class _WakingQueue(queue.SimpleQueue):
+    """The worker's command queue: ``put`` also wakes the worker, so a tap, nudge or reload
+    applies at once instead of at its next wake-up (up to 1.5 ``worker_interval_ms``)."""
+
+    def __init__(self, waker: Waker) -> None:
+        super().__init__()
+        self._waker = waker
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        self._waker.set()
+
+
 def _close_all(objs) -> None:
     """Close each object that is not None; a failure is logged and the rest still close."""
     for o in objs:
@@ -221,9 +234,9 @@ class Daemon:
         self._events_file = open(events_log, "a", buffering=1) if events_log else None
         self.stats = Stats()
         self._xrun_log_at = 0.0
-        self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._wake = Waker()            # the worker's sleep; stop() cuts it short
+        self._wake = Waker()            # the worker's sleep; stop() and commands cut it short
+        self.commands: queue.SimpleQueue = _WakingQueue(self._wake)
         self._recorded: list[np.ndarray] = []
         self._frames: list[np.ndarray] = []
         self.pipeline = Pipeline(cfg)

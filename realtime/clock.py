@@ -12,7 +12,44 @@ moment it is heard.
 """
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
+
+# slots of StreamClock's state array
+_ORIGIN, _N, _RESYNCS = 0, 1, 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_kernel(starts, times, rate, span, follow, jump, ring_starts, ring_origins, state):
+    """Fold blocks (start sample, monotonic ADC time) into the sliding-minimum origin fit.
+    ``state[_ORIGIN]`` is NaN until the first block."""
+    cap = ring_starts.shape[0]
+    origin = state[_ORIGIN]
+    n_held = int(state[_N])
+    for b in range(starts.shape[0]):
+        n = float(starts[b])
+        o = float(times[b]) - n / rate
+        if math.isnan(origin) or abs(o - origin) > jump:
+            if not math.isnan(origin):
+                state[_RESYNCS] += 1.0
+            origin = o
+            n_held = 0
+        i = n_held % cap
+        ring_starts[i] = n
+        ring_origins[i] = o
+        n_held += 1
+        target = math.inf
+        for j in range(min(n_held, cap)):
+            if ring_starts[j] >= n - span and ring_origins[j] < target:
+                target = ring_origins[j]
+        if target < origin:
+            origin = target
+        else:
+            origin += follow * (target - origin)
+    state[_ORIGIN] = origin
+    state[_N] = n_held
 
 
 class StreamClock:
@@ -45,47 +82,40 @@ class StreamClock:
         self.jump_s = float(jump_s)
         self._starts = np.zeros(self._CAPACITY)     # ring of recent block starts (samples)
         self._origins = np.zeros(self._CAPACITY)    # and the origin each one implies
-        self._n = 0                                 # blocks written to the ring
-        self._origin: float | None = None          # monotonic time of sample 0 under the fit
-        self.resyncs = 0
+        # origin (monotonic time of sample 0 under the fit; NaN before the first block), blocks
+        # written to the ring, re-anchorings: one array, updated by one numba call per wake-up
+        self._state = np.zeros(3)
+        self.reset()
 
     def reset(self) -> None:
         """Forget the fit (new stream)."""
-        self._origin = None
-        self._n = 0
-        self.resyncs = 0
+        self._state[:] = (math.nan, 0.0, 0.0)
 
     def update(self, starts: np.ndarray, times: np.ndarray) -> None:
         """Fold in newly published blocks (sample index of block start, monotonic ADC time)."""
-        span = self.window_s * self.rate
-        for n, t in zip(starts, times):
-            origin = float(t) - float(n) / self.rate
-            if self._origin is None or abs(origin - self._origin) > self.jump_s:
-                if self._origin is not None:
-                    self.resyncs += 1
-                self._origin = origin
-                self._n = 0
-            i = self._n % self._CAPACITY
-            self._starts[i] = n
-            self._origins[i] = origin
-            self._n += 1
-            held = min(self._n, self._CAPACITY)
-            recent = self._starts[:held] >= float(n) - span
-            target = float(self._origins[:held][recent].min())
-            if target < self._origin:
-                self._origin = target
-            else:
-                self._origin += self.follow * (target - self._origin)
+        _update_kernel(np.asarray(starts, np.float64), np.asarray(times, np.float64), self.rate,
+                       self.window_s * self.rate, self.follow, self.jump_s, self._starts,
+                       self._origins, self._state)
+
+    @property
+    def resyncs(self) -> int:
+        """Re-anchorings so far (origin changes beyond ``jump_s``)."""
+        return int(self._state[_RESYNCS])
 
     @property
     def ready(self) -> bool:
         """True once at least one block has been seen."""
-        return self._origin is not None
+        return not math.isnan(self._state[_ORIGIN])
+
+    @property
+    def _origin0(self) -> float:
+        o = self._state[_ORIGIN]
+        return 0.0 if math.isnan(o) else float(o)
 
     def monotonic_time(self, sample: float) -> float:
         """``time.monotonic()`` value at which device sample ``sample`` was heard."""
-        return (self._origin or 0.0) + sample / self.rate
+        return self._origin0 + sample / self.rate
 
     def sample_at_monotonic(self, t: float) -> float:
         """Device sample index heard at ``time.monotonic()`` instant ``t`` (inverse mapping)."""
-        return (t - (self._origin or 0.0)) * self.rate
+        return (t - self._origin0) * self.rate

@@ -1,4 +1,10 @@
-"""Input level meter: smoothed RMS in dBFS, peak, and a clipping indicator, per hop."""
+"""Input level meter: smoothed RMS in dBFS, peak, and a clipping indicator.
+
+It meters the device's own samples (the configured channel, or the mean of all channels, as the
+tracker hears them; before resampling, so an over at the converter is seen as it is) straight
+from the ring buffer, independently of the tracker's hops: the worker meters every wake-up, also
+the short ones that only publish status.
+"""
 from __future__ import annotations
 
 import math
@@ -11,63 +17,84 @@ _MS, _PEAK, _SINCE_CLIP, _CLIPPED = 0, 1, 2, 3
 
 
 @numba.njit(cache=True, nogil=True)
-def _level_kernel(hops, alpha, clip_level, state):
-    """Fold each row of ``hops`` [n, hop_length] into ``state`` (smoothed mean square, decaying
-    peak, hops since the last clipped sample, clipped hops)."""
-    ms, peak, since, clipped = state[_MS], state[_PEAK], state[_SINCE_CLIP], state[_CLIPPED]
-    for k in range(hops.shape[0]):
-        acc = 0.0
-        pk = 0.0
-        for i in range(hops.shape[1]):
-            v = float(hops[k, i])
-            acc += v * v
-            a = abs(v)
-            if a > pk:
-                pk = a
-        ms = alpha * ms + (1.0 - alpha) * acc / max(1, hops.shape[1])
-        peak = max(pk, peak * alpha)
-        if pk >= clip_level:
-            since = 0.0
-            clipped += 1.0
+def _level_kernel(block, channel, tau, clip_level, state):
+    """Fold ``block`` [n, channels] into ``state`` (smoothed mean square, decaying peak,
+    samples since the last clipped one, clipped samples). ``channel < 0``: the mean of the
+    channels; the smoothing is per sample (time constant ``tau`` samples) applied per block, so
+    the result does not depend on how the samples are split into blocks for a steady signal."""
+    n = block.shape[0]
+    if n == 0:
+        return
+    nch = block.shape[1]
+    acc = 0.0
+    pk = 0.0
+    last_clip = -1
+    for i in range(n):
+        if channel >= 0:
+            v = float(block[i, channel])
         else:
-            since += 1.0
-    state[_MS], state[_PEAK], state[_SINCE_CLIP], state[_CLIPPED] = ms, peak, since, clipped
+            v = 0.0
+            for c in range(nch):
+                v += float(block[i, c])
+            v /= nch
+        if not math.isfinite(v):
+            continue
+        acc += v * v
+        a = abs(v)
+        if a > pk:
+            pk = a
+        if a >= clip_level:
+            last_clip = i
+            state[_CLIPPED] += 1.0
+    alpha = math.exp(-n / tau)
+    state[_MS] = alpha * state[_MS] + (1.0 - alpha) * acc / n
+    state[_PEAK] = max(pk, state[_PEAK] * alpha)
+    if last_clip >= 0:
+        state[_SINCE_CLIP] = float(n - 1 - last_clip)
+    else:
+        state[_SINCE_CLIP] += float(n)
 
 
 class LevelMeter:
-    """Per-hop level for the monitor and the ``/level`` OSC message.
+    """Level of the input for the monitor and the ``/level`` OSC message.
 
-    ``level_db``: RMS over about ``smooth_s`` seconds, in dBFS; ``clipping``: a sample at or above
-    ``clip_level`` within the last ``clip_hold_s`` seconds. The state is one small array that a
-    numba kernel updates for all hops of a wake-up in one call.
+    ``level_db``: RMS over about ``smooth_s`` seconds, in dBFS; ``peak``: absolute peak, decaying
+    with the same time constant; ``clipping``: a sample at or above ``clip_level`` within the last
+    ``clip_hold_s`` seconds. The state is one small array that a numba kernel updates per call,
+    whatever the number of samples.
+
+    Parameters
+    ----------
+    sample_rate : rate of the samples fed (the device's).
+    channel : channel to meter, or None for the mean of all channels.
 
     Examples
     --------
-    >>> m = LevelMeter(441, 44100)
-    >>> m.process_hop(np.full(441, 0.5, np.float32))
+    >>> m = LevelMeter(48000)
+    >>> m.process(np.full((480, 1), 0.5, np.float32))
     >>> round(m.peak, 2), m.clipping
     (0.5, False)
     """
 
-    def __init__(self, hop_length: int, sample_rate: int, smooth_s: float = 0.3,
+    def __init__(self, sample_rate: float, channel: int | None = None, smooth_s: float = 0.3,
                  clip_level: float = 0.999, clip_hold_s: float = 1.0) -> None:
-        self._alpha = math.exp(-hop_length / (smooth_s * sample_rate))
+        self.channel = -1 if channel is None else int(channel)
+        self._tau = smooth_s * float(sample_rate)
         self._clip_level = clip_level
-        self._hold = int(clip_hold_s * sample_rate / hop_length)
+        self._hold = clip_hold_s * float(sample_rate)
         self._state = np.zeros(4, np.float64)
         self.reset()
 
     def reset(self) -> None:
         """Back to silence."""
-        self._state[:] = (0.0, 0.0, float(1 << 30), 0.0)
+        self._state[:] = (0.0, 0.0, 1e18, 0.0)
 
-    def process_hop(self, hop: np.ndarray) -> None:
-        """Fold in one hop of samples."""
-        _level_kernel(hop[None], self._alpha, self._clip_level, self._state)
-
-    def process_hops(self, hops: np.ndarray) -> None:
-        """Fold in the hops [n, hop_length]: the same as :meth:`process_hop` on each row."""
-        _level_kernel(hops, self._alpha, self._clip_level, self._state)
+    def process(self, block: np.ndarray) -> None:
+        """Fold in ``block`` [n, channels] (or [n] mono) of samples; NaN/Inf are skipped."""
+        if block.ndim == 1:
+            block = block[:, None]
+        _level_kernel(block, self.channel if block.shape[1] > 1 else 0, self._tau,
+                      self._clip_level, self._state)
 
     @property
     def peak(self) -> float:
@@ -75,8 +102,8 @@ class LevelMeter:
         return float(self._state[_PEAK])
 
     @property
-    def clipped_hops(self) -> int:
-        """Hops with a clipped sample since :meth:`reset`."""
+    def clipped_samples(self) -> int:
+        """Samples at or above the clip level since :meth:`reset`."""
         return int(self._state[_CLIPPED])
 
     @property
@@ -87,4 +114,4 @@ class LevelMeter:
     @property
     def clipping(self) -> bool:
         """A clipped sample within the hold time."""
-        return self._state[_SINCE_CLIP] <= self._hold
+        return bool(self._state[_SINCE_CLIP] <= self._hold)

@@ -1,4 +1,4 @@
-"""The per-hop chain of stages: frontend -> network -> (silence gate, level) -> tracker.
+"""The per-hop chain of stages: frontend -> network -> (silence gate) -> tracker.
 
 :meth:`Pipeline.process_hops` takes every hop that arrived since the worker last woke (the network
 runs once for all of them; the tracker still steps frame by frame); :meth:`Pipeline.process_hop`
@@ -14,13 +14,13 @@ import numpy as np
 from . import config as config_mod
 from .config import Config
 from .frontend import Frontend
-from .level import LevelMeter
 from .network import BeatNetwork, default_model_path
 from .tracker import BeatEvent, BeatTracker, SilenceGate
 
 
 class Pipeline:
-    """Frontend, network, gate, level meter and tracker for one stream.
+    """Frontend, network, silence gate and tracker for one stream (the daemon meters the input
+    level itself, from the ring buffer: :class:`~realtime.level.LevelMeter`).
 
     Examples
     --------
@@ -36,7 +36,6 @@ class Pipeline:
         self.network = BeatNetwork(self.model_path)
         self.params = self.network.params
         self.frontend = Frontend(self.params)
-        self.level = LevelMeter(self.params.hop_length, self.params.sample_rate)
         m = self.network.max_frames
         self.block_features = np.zeros((m, self.params.n_features), np.float32)
         self._active = np.zeros(m, bool)
@@ -57,7 +56,6 @@ class Pipeline:
         self.network.reset()
         self.tracker.reset()
         self.gate.reset()
-        self.level.reset()
 
     def warm_up(self, seconds: float = 6.0, bpm: float = 120.0) -> int:
         """Run a click track through every stage once, then :meth:`reset`; returns the beats
@@ -94,8 +92,8 @@ class Pipeline:
     def process_hops(self, hops: np.ndarray):
         """Consume hops [n, hop_length]; yield ``(i, event or None)`` as the tracker steps.
 
-        Frontend, level and gate run hop by hop, the network once per ``max_frames`` hops, the
-        tracker frame by frame; after each yield the tracker's state is that of frame ``i``, and
+        Frontend and gate run on up to ``max_frames`` hops in one call each, the network once
+        per ``max_frames`` hops, the tracker frame by frame; after each yield the tracker's state is that of frame ``i``, and
         ``block_features[i % max_frames]`` holds frame ``i``'s features.
         """
         m = self.network.max_frames
@@ -104,7 +102,6 @@ class Pipeline:
             n = min(m, hops.shape[0] - s)
             block = hops[s:s + n]
             self.frontend.process_hops(block, feats)
-            self.level.process_hops(block)
             self.gate.process_hops(block, active)
             act = self.network.process_frames(feats[:n])
             for j in range(n):

@@ -174,6 +174,23 @@ class RingBuffer:
         self._ctr[_READ] = r + n
         return n
 
+    def peek_since(self, pos: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Views of the samples published after stream index ``pos`` that are not read yet,
+        without consuming them (for a meter that looks at the input between reads).
+
+        Returns ``(write_count, first, second)``: ``second`` is the part that wrapped around
+        (often empty). Only unread samples are safe from the producer, so the views start at
+        ``max(pos, read_count)``. Consumer side only (the same thread as the reads).
+        """
+        w = self._ctr[_WRITE]
+        lo = max(pos, self._ctr[_READ], w - self.capacity)
+        n = w - lo
+        if n <= 0:
+            return w, self._data[:0], self._data[:0]
+        start = lo % self.capacity
+        first = min(n, self.capacity - start)
+        return w, self._data[start:start + first], self._data[:n - first]
+
     @property
     def read_count(self) -> int:
         """Samples consumed so far: the stream index of the next sample to read."""

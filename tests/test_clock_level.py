@@ -44,40 +44,64 @@ def test_clock_follows_a_shifted_device_timeline_within_its_window():
 
 
 def test_level_meter_db_peak_and_clipping():
-    m = LevelMeter(441, 44100, smooth_s=0.05, clip_hold_s=0.5)
+    m = LevelMeter(44100, smooth_s=0.05, clip_hold_s=0.5)
     sine = (0.5 * np.sin(np.arange(441 * 100) * 2 * np.pi * 441 / 44100)).astype(np.float32)
     for k in range(100):
-        m.process_hop(sine[k * 441:(k + 1) * 441])
+        m.process(sine[k * 441:(k + 1) * 441, None])
     assert abs(m.level_db - 20 * np.log10(0.5 / np.sqrt(2))) < 0.2   # RMS of a sine, dBFS
     assert not m.clipping
-    m.process_hop(np.ones(441, np.float32))
+    m.process(np.ones((441, 1), np.float32))
     assert m.clipping
     for _ in range(60):                                     # 0.6 s later the flag clears
-        m.process_hop(np.zeros(441, np.float32))
+        m.process(np.zeros((441, 1), np.float32))
     assert not m.clipping and m.level_db < -50
 
 
-def test_level_meter_and_gate_batches_equal_hop_by_hop():
-    """process_hops (the worker's path) gives the same level, peak, clipping and gate values as
-    one call per hop, also across the gate's closing and opening."""
+def test_level_meter_does_not_depend_on_block_size_and_picks_the_channel():
+    """The worker meters whatever arrived since it last woke: a steady signal reads the same
+    whatever the blocks; the configured channel (or the mean of the channels) is metered, and
+    NaN samples are skipped."""
+    rng = np.random.default_rng(4)
+    x = np.zeros((48000, 2), np.float32)
+    x[:, 0] = 0.1 * rng.standard_normal(48000)             # -20 dBFS noise on channel 0
+    x[:, 1] = 0.5                                           # DC on channel 1
+    x[1000, 0] = np.nan
+    levels = []
+    for sizes in ([64], [1024], [97, 3000, 5]):
+        m = LevelMeter(48000, channel=0)
+        i = k = 0
+        while i < len(x):
+            n = sizes[k % len(sizes)]
+            m.process(x[i:i + n])
+            i, k = i + n, k + 1
+        levels.append(m.level_db)
+    assert abs(levels[0] - -20.0) < 0.5
+    assert max(levels) - min(levels) < 0.3, levels
+    m1 = LevelMeter(48000, channel=1)
+    m1.process(x)
+    m1.process(x)                                           # 2 s: well past the 0.3 s smoothing
+    assert abs(m1.level_db - 20 * np.log10(0.5)) < 0.1
+    mix = LevelMeter(48000)                                 # None: the mean of the channels
+    mix.process(x[2000:])
+    mix.process(x[2000:])
+    assert abs(mix.level_db - 10 * np.log10(0.25 ** 2 + 0.05 ** 2)) < 0.3   # (x0 + x1) / 2
+
+
+def test_gate_batches_equal_hop_by_hop():
+    """process_hops (the worker's path) gives the same gate values as one call per hop, also
+    across the gate's closing and opening."""
     from realtime.tracker import SilenceGate
     rng = np.random.default_rng(4)
     hops = (0.3 * rng.standard_normal((400, 441))).astype(np.float32)
     hops[100:250] *= 1e-4                       # -90 dBFS: the gate closes, then opens again
-    hops[300, 7] = 1.0                          # a clipped sample
-    l1, l2 = LevelMeter(441, 44100), LevelMeter(441, 44100)
     g1, g2 = SilenceGate(441, 44100), SilenceGate(441, 44100)
     gate_ref, gate = [], np.zeros(len(hops), bool)
     for s in range(0, len(hops), 40):
         for h in hops[s:s + 40]:
-            l1.process_hop(h)
             gate_ref.append(g1.process_hop(h))
-        l2.process_hops(hops[s:s + 40])
         g2.process_hops(hops[s:s + 40], gate[s:])
-        assert abs(l1.level_db - l2.level_db) < 1e-6      # float32 sums in another order
-        assert (l1.peak, l1.clipping, l1.clipped_hops) == (l2.peak, l2.clipping, l2.clipped_hops)
     np.testing.assert_array_equal(gate, gate_ref)
-    assert not gate[200] and gate[-1]            # it did close and open again
+    assert not all(gate_ref) and any(gate_ref[250:])
 
 
 def test_waker_wakes_a_sleeping_thread_at_once_and_times_out_otherwise():

@@ -57,6 +57,29 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
 
 
+def worker_sleep(now: float, due: float, interval: float, locking: bool,
+                 lookahead: float) -> float:
+    """How long the worker may sleep (seconds): about ``interval``, spaced evenly (0.67 to 1.5
+    intervals apart) so that one wake-up lands on ``due``, the ``time.monotonic()`` by which the
+    audio that commits the next beat has arrived (``-inf`` when nothing is tracked), so a beat
+    still leaves ``lookahead`` minus the input lag ahead of its time. While ``locking`` it wakes
+    at least every 50 ms, so that the first beat is committed from fresh audio; if a due beat's
+    audio is not in yet (a stall) it looks again every 5 ms.
+
+    >>> round(worker_sleep(0.0, 0.43, 0.1, False, 0.1), 4)   # 4 even steps, not 100 ms x 4 + 30
+    0.1075
+    """
+    longest = min(interval, 0.05) if locking else interval
+    if not math.isfinite(due):
+        return longest
+    if due > now:
+        left = due - now           # n even steps (not ceil(left / longest) steps: fewer)
+        return max(left / max(1, round(left / longest)), 0.002)
+    if now - due < lookahead and not locking:
+        return 0.005            # that audio should be in (a stall?): look again soon
+    return longest
+
+
 class _WakingQueue(queue.SimpleQueue):
     """The worker's command queue: ``put`` also wakes the worker, so a tap, nudge or reload
     applies at once instead of at its next wake-up (up to 1.5 ``worker_interval_ms``)."""
@@ -543,24 +566,10 @@ class Daemon:
                 + self.params.hop_length / self.params.sample_rate + 0.003)
 
     def _sleep_s(self, now: float, due: float) -> float:
-        """How long the worker may sleep: about ``worker_interval_ms``, spaced evenly (0.67 to
-        1.5 intervals apart) so that one wake-up lands on ``due`` (see :meth:`_commit_due`), so
-        a beat still leaves ``lookahead_ms`` minus the input lag ahead of its time. While
-        locking it wakes at least every 50 ms, so that the first beat is committed from fresh
-        audio; if a due beat's audio is not in yet (a stall) it looks again every 5 ms.
-        """
-        longest = self.cfg.section("service")["worker_interval_ms"] / 1e3
+        """How long the worker may sleep now (:func:`worker_sleep` with this configuration)."""
         tr = self.pipeline.tracker
-        if tr.state == TrackerState.LOCKING:    # the first beat must not come from stale audio
-            longest = min(longest, 0.05)
-        if not math.isfinite(due):
-            return longest
-        if due > now:
-            left = due - now           # n even steps (not ceil(left / longest) steps: fewer)
-            return max(left / max(1, round(left / longest)), 0.002)
-        if now - due < tr.params.lookahead_ms / 1e3 and tr.state != TrackerState.LOCKING:
-            return 0.005            # that audio should be in (a stall?): look again soon
-        return longest
+        return worker_sleep(now, due, self.cfg.section("service")["worker_interval_ms"] / 1e3,
+                            tr.state == TrackerState.LOCKING, tr.params.lookahead_ms / 1e3)
 
     def _after_frame(self, i: int, ev) -> None:
         """Per frame, after the tracker stepped: emit, log state changes."""

@@ -150,13 +150,15 @@ def resolve_device(spec: int | str | None) -> InputDevice:
 
 def open_stream(device: InputDevice, channels: int, samplerate: float, blocksize: int,
                 callback):
-    """An ``sd.InputStream`` on ``device``; settings it refuses raise :class:`AudioDeviceError`."""
+    """An ``sd.RawInputStream`` (float32) on ``device``; settings it refuses raise
+    :class:`AudioDeviceError`. Raw: the callback gets PortAudio's buffer as is, with no numpy
+    array made for it (the callback only copies it into the ring)."""
     sd = _sd()
     try:
         sd.check_input_settings(device=device.index, channels=channels, samplerate=samplerate,
                                 dtype="float32")
-        return sd.InputStream(device=device.index, channels=channels, samplerate=samplerate,
-                              blocksize=blocksize, dtype="float32", callback=callback)
+        return sd.RawInputStream(device=device.index, channels=channels, samplerate=samplerate,
+                                 blocksize=blocksize, dtype="float32", callback=callback)
     except Exception as exc:
         raise AudioDeviceError(
             f"device {device.name!r} does not accept {channels} channel(s) at "

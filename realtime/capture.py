@@ -49,7 +49,8 @@ def _leave(code: int, stream=None) -> None:
 
 
 def make_callback(ring):
-    """The PortAudio callback: copy the block and its ADC time into ``ring``, nothing else.
+    """The PortAudio callback: copy the block (PortAudio's raw float32 buffer) and its ADC time
+    into ``ring``, nothing else.
 
     The ADC time is put on ``time.monotonic()``'s clock with the pair of readings PortAudio gives
     in the same callback: the block's first sample was captured ``currentTime -

@@ -65,6 +65,12 @@ class RingBuffer:
         self._block_start = np.ndarray(self._max_blocks, np.float64, buffer, h)
         self._block_adc = np.ndarray(self._max_blocks, np.float64, buffer, s)
         self._data = np.ndarray((self.capacity, self.channels), np.float32, buffer, t)
+        # the producer's views of the same memory: plain memoryview stores and slice copies, no
+        # numpy on the audio callback's path (numpy's dispatch is the costly part of a cold call)
+        whole = memoryview(buffer)
+        self._starts_mv = whole[h:s].cast("d")
+        self._adcs_mv = whole[s:t].cast("d")
+        self._flat = whole[t:total].cast("f")
         self._shm: shared_memory.SharedMemory | None = None
 
     # ---------------------------------------------------------------- shared memory
@@ -104,8 +110,10 @@ class RingBuffer:
         if self._shm is None:
             return
         shm, self._shm = self._shm, None
-        self._ctr.release()
+        for mv in (self._ctr, self._starts_mv, self._adcs_mv, self._flat):
+            mv.release()
         del self._ctr, self._block_start, self._block_adc, self._data
+        del self._starts_mv, self._adcs_mv, self._flat
         try:
             shm.close()
         except BufferError:   # a view is still alive somewhere; the OS frees it at exit
@@ -117,27 +125,36 @@ class RingBuffer:
                 pass
 
     # ---------------------------------------------------------------- producer side
-    def write(self, block: np.ndarray, adc_time: float) -> bool:
-        """Copy ``block`` (frames x channels) in; False (and counted) if it does not fit.
+    def write(self, block, adc_time: float) -> bool:
+        """Copy ``block`` in; False (and counted) if it does not fit.
 
-        Called from the audio callback: no allocation beyond numpy views, no lock, no I/O.
+        ``block`` is [frames, channels] samples: the raw float32 buffer PortAudio hands to a
+        ``RawInputStream`` callback, or an array (converted to C-contiguous float32 if it is not
+        one already). Called from the audio callback: memoryview copies into preallocated
+        storage, no numpy, no lock, no I/O.
         """
+        src = memoryview(block)
+        if src.format not in ("f", "B") or not src.c_contiguous:   # not from the callback
+            src = memoryview(np.ascontiguousarray(block, np.float32))
+        src = src.cast("B").cast("f")
+        ch = self.channels
+        n = src.shape[0] // ch
         ctr = self._ctr
-        n = block.shape[0]
         w = ctr[_WRITE]
         if w - ctr[_READ] + n > self.capacity:
             ctr[_DROP_SAMPLES] += n
             ctr[_DROP_BLOCKS] += 1
             return False
-        start = w % self.capacity
-        first = min(n, self.capacity - start)
-        self._data[start:start + first] = block[:first]
-        if first < n:
-            self._data[:n - first] = block[first:]
+        start = (w % self.capacity) * ch
+        first = min(n * ch, (self.capacity * ch) - start)
+        flat = self._flat
+        flat[start:start + first] = src[:first]
+        if first < n * ch:
+            flat[:n * ch - first] = src[first:]
         nb = ctr[_BLOCKS]
         b = nb % self._max_blocks
-        self._block_start[b] = w
-        self._block_adc[b] = adc_time
+        self._starts_mv[b] = float(w)
+        self._adcs_mv[b] = adc_time
         ctr[_BLOCKS] = nb + 1   # publish timing, then data
         ctr[_WRITE] = w + n
         return True

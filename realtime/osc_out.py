@@ -187,7 +187,8 @@ class OscOutput:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(2.0)
-        self._wake.close()
+        if not self._thread.is_alive():    # (a sender still sleeping on it must not crash)
+            self._wake.close()
         for s in self.sinks:
             s.sock.close()
 

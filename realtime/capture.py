@@ -113,8 +113,7 @@ def main() -> int:
 
     # wake rarely (each wake-up costs CPU): the daemon's device timeout (1 s) is what detects a
     # silent device; this only notices a stream that PortAudio has stopped
-    while not stop.wait(0.25):
-        ring._ctr[7] += 1   # heartbeat
+    while not stop.wait(1.0):
         if not stream.active:
             break
     _leave(0, stream)

@@ -20,8 +20,7 @@ from multiprocessing import shared_memory
 import numpy as np
 
 # int64 header slots
-_WRITE, _READ, _BLOCKS, _DROP_SAMPLES, _DROP_BLOCKS, _OVERFLOWS, _CALLBACKS, _HEARTBEAT, \
-    _STATE = range(9)
+_WRITE, _READ, _BLOCKS, _DROP_SAMPLES, _DROP_BLOCKS, _OVERFLOWS, _CALLBACKS = range(7)
 _HEADER = 16  # int64 slots reserved
 
 

@@ -30,7 +30,7 @@ from common import machine, table  # noqa: E402
 
 def replay(tracks, lag: float, interval: float, track_every: float | None) -> list:
     """Leads (s) of every committed beat, and how many were late at the tracker itself."""
-    from realtime.daemon import worker_sleep
+    from realtime.daemon import audio_in_by, worker_sleep
     from realtime.tracker import BeatTracker, TrackerParams, TrackerState
     p = TrackerParams()
     leads, tracker_late = [], 0
@@ -41,7 +41,7 @@ def replay(tracks, lag: float, interval: float, track_every: float | None) -> li
 
         def due() -> float:
             t = tr.commit_due()
-            return t + lag + hop + 0.003 if math.isfinite(t) else -math.inf
+            return audio_in_by(t, lag, hop) if math.isfinite(t) else -math.inf
         while k < len(act):
             tracked = tr.state in (TrackerState.LOCKED, TrackerState.HOLDING)
             if (track_every is None or not tracked or now >= due() - 0.002

@@ -57,6 +57,12 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
 
 
+def audio_in_by(t_heard: float, lag: float, hop_s: float) -> float:
+    """When the audio heard at ``t_heard`` can be read: the input ``lag`` (largest recent),
+    then one hop for the frame to complete, and a 3 ms margin (the worker's wake-up target)."""
+    return t_heard + lag + hop_s + 0.003
+
+
 def worker_sleep(now: float, due: float, interval: float, locking: bool,
                  lookahead: float) -> float:
     """How long the worker may sleep (seconds): about ``interval``, spaced evenly (0.67 to 1.5
@@ -487,12 +493,8 @@ class Daemon:
         """Worker thread; never blocks the audio callback. At each wake-up it meters the new
         input, reads every hop the ring holds and runs frontend, network and tracker on them,
         and refreshes the status. It wakes when :meth:`_sleep_s` says: rarely (each wake-up
-        costs: a cold start of every stage), but in time for every beat.
-
-        (Tracking only at the wake-ups that commit a beat, and only metering in between, was
-        tried: on the validation charts it left more beats late, 1.1 % instead of 0.85 %, and
-        some by up to half a second, because a beat the tracker moves earlier is only seen at
-        the next wake-up that tracks.)
+        costs: a cold start of every stage), but in time for every beat. (Tracking only at
+        the wake-ups that commit a beat left more beats late: ``bench/bench_schedule.py``.)
         """
         name_thread("beatd-worker")
         status_dt = 1.0 / self.cfg.section("service")["status_rate"]
@@ -556,14 +558,13 @@ class Daemon:
 
     def _commit_due(self) -> float:
         """``time.monotonic()`` by which the audio that commits the next beat has arrived
-        (the tracker's :meth:`~realtime.tracker.BeatTracker.commit_due` on the input clock, plus
-        the input lag's largest recent value, one hop and 3 ms); ``-inf`` when nothing is
-        tracked."""
+        (the tracker's :meth:`~realtime.tracker.BeatTracker.commit_due` on the input clock,
+        through :func:`audio_in_by`); ``-inf`` when nothing is tracked."""
         t_due = self.pipeline.tracker.commit_due()
         if not math.isfinite(t_due) or not self.clock.ready:
             return -math.inf
-        return (self._stream_to_monotonic(t_due) + max(self._lags)
-                + self.params.hop_length / self.params.sample_rate + 0.003)
+        return audio_in_by(self._stream_to_monotonic(t_due), max(self._lags),
+                           self.params.hop_length / self.params.sample_rate)
 
     def _sleep_s(self, now: float, due: float) -> float:
         """How long the worker may sleep now (:func:`worker_sleep` with this configuration)."""

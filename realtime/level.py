@@ -2,8 +2,7 @@
 
 It meters the device's own samples (the configured channel, or the mean of all channels, as the
 tracker hears them; before resampling, so an over at the converter is seen as it is) straight
-from the ring buffer, independently of the tracker's hops: the worker meters every wake-up, also
-the short ones that only publish status.
+from the ring buffer, independently of the tracker's hops.
 """
 from __future__ import annotations
 

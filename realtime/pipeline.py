@@ -92,8 +92,8 @@ class Pipeline:
     def process_hops(self, hops: np.ndarray):
         """Consume hops [n, hop_length]; yield ``(i, event or None)`` as the tracker steps.
 
-        Frontend and gate run on up to ``max_frames`` hops in one call each, the network once
-        per ``max_frames`` hops, the tracker frame by frame; after each yield the tracker's state is that of frame ``i``, and
+        Frontend, gate and network run once per ``max_frames`` hops, the tracker frame by
+        frame; after each yield the tracker's state is that of frame ``i``, and
         ``block_features[i % max_frames]`` holds frame ``i``'s features.
         """
         m = self.network.max_frames

@@ -304,6 +304,8 @@ class Daemon:
         # worker can see it (see _commit_due)
         self._lags = [0.0] * 32
         self._block_count = 0
+        self._starts = np.zeros(self.input.ring.max_blocks)   # new blocks' timing, per wake-up
+        self._adcs = np.zeros(self.input.ring.max_blocks)
         # counters of earlier streams, so the reported totals survive a reopen
         self._base = (self.stats.dropped_blocks, self.stats.dropped_samples, self.stats.xruns)
         self.pipeline.reset()
@@ -505,11 +507,8 @@ class Daemon:
         while not self._stop.is_set():
             t0 = time.perf_counter()
             now = time.monotonic()
-            while True:
-                try:
-                    cmd = self.commands.get_nowait()
-                except queue.Empty:
-                    break
+            while not self.commands.empty():          # one consumer: get_nowait cannot fail
+                cmd = self.commands.get_nowait()
                 try:
                     self._apply(cmd)
                 except Exception as exc:
@@ -528,9 +527,10 @@ class Daemon:
                 retry_at, backoff = now + 0.25, 0.25
                 continue
             ring = self.input.ring
-            self._block_count, starts, adcs = ring.blocks_since(self._block_count)
-            if len(starts):
-                self.clock.update(starts, adcs)
+            self._block_count, k = ring.blocks_into(self._block_count, self._starts,
+                                                    self._adcs)
+            if k:
+                self.clock.update(self._starts[:k], self._adcs[:k])
             if self.clock.ready:        # how long after it was heard the newest sample is here
                 self._lags[stats.wakeups % len(self._lags)] = (
                     now - self.clock.monotonic_time(ring.write_count))

@@ -5,10 +5,34 @@ same samples however the input is chunked, so the live path and the file path ag
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 import soxr
 
 from .ringbuffer import RingBuffer
+
+
+@numba.njit(cache=True, nogil=True)
+def _mono_into(block, channel, mono, start):
+    """Rows of ``block`` [n, channels] as mono samples into ``mono[start:]`` (``channel``, or
+    the mean of the channels when ``channel < 0``); NaN and Inf become 0. Returns how many."""
+    bad = 0
+    nch = block.shape[1]
+    for i in range(block.shape[0]):
+        if channel >= 0:
+            v = block[i, channel]
+        elif nch == 1:
+            v = block[i, 0]
+        else:
+            acc = np.float32(0.0)
+            for c in range(nch):
+                acc += block[i, c]
+            v = acc / np.float32(nch)
+        if not np.isfinite(v):
+            v = np.float32(0.0)
+            bad += 1
+        mono[start + i] = v
+    return bad
 
 
 class HopReader:
@@ -39,7 +63,8 @@ class HopReader:
         self.out_rate = int(out_rate)
         self.hop_length = int(hop_length)
         self.channel = channel
-        self._block = np.zeros((int(chunk), ring.channels), np.float32)
+        self._chunk = int(chunk)
+        self._channel = -1 if channel is None else int(channel)
         self._mono = np.zeros(int(chunk), np.float32)
         self._resampler = None if self.in_rate == self.out_rate else soxr.ResampleStream(
             self.in_rate, self.out_rate, 1, dtype="float32", quality="HQ")
@@ -58,20 +83,15 @@ class HopReader:
         self._n_pending = 0
         self.samples_out = 0
 
-    def _downmix(self, n: int) -> np.ndarray:
-        b = self._block[:n]
-        mono = self._mono[:n]
-        if self.channel is not None:
-            mono[:] = b[:, self.channel]
-        elif b.shape[1] == 1:
-            mono[:] = b[:, 0]
-        else:
-            np.mean(b, axis=1, out=mono)
-        if not np.isfinite(mono).all():
-            bad = ~np.isfinite(mono)
-            self.nonfinite_samples += int(bad.sum())
-            mono[bad] = 0.0
-        return mono
+    def _downmix(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The ring's unread views as one mono chunk (NaN/Inf replaced by 0 and counted)."""
+        n1 = first.shape[0]
+        bad = _mono_into(first, self._channel, self._mono, 0)
+        if second.shape[0]:
+            bad += _mono_into(second, self._channel, self._mono, n1)
+        if bad:
+            self.nonfinite_samples += bad
+        return self._mono[:n1 + second.shape[0]]
 
     def read_hops(self, out: np.ndarray) -> int:
         """Fill the rows of ``out`` [max_hops, hop_length] with the complete hops available now.
@@ -83,13 +103,14 @@ class HopReader:
         n_out = 0
         while True:
             room = (out.shape[0] - n_out) * hop - self._n_pending     # model-rate samples
-            want = min(self._block.shape[0], int(room / self._ratio) - 64)
+            want = min(self._chunk, int(room / self._ratio) - 64)
             if want <= 0:
                 break
-            n = self.ring.read_available(self._block[:want])
-            if n == 0:
+            first, second = self.ring.unread(want)
+            if not first.shape[0]:
                 break
-            x = self._downmix(n)
+            x = self._downmix(first, second)
+            self.ring.consume(x.shape[0])
             if self.tap is not None:
                 self.tap(x)
             y = x if self._resampler is None else self._resampler.resample_chunk(x)

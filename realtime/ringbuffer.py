@@ -190,6 +190,21 @@ class RingBuffer:
         self._ctr[_READ] = r + n
         return n
 
+    def unread(self, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """Views of up to ``max_frames`` unread samples, oldest first (``second`` is the part
+        that wrapped around, often empty); :meth:`consume` then marks them read. No copy."""
+        r = self._ctr[_READ]
+        n = min(max_frames, self._ctr[_WRITE] - r)
+        if n <= 0:
+            return self._data[:0], self._data[:0]
+        start = r % self.capacity
+        first = min(n, self.capacity - start)
+        return self._data[start:start + first], self._data[:n - first]
+
+    def consume(self, n: int) -> None:
+        """Mark the next ``n`` unread samples as read (after :meth:`unread`)."""
+        self._ctr[_READ] = self._ctr[_READ] + n
+
     def peek_since(self, pos: int) -> tuple[int, np.ndarray, np.ndarray]:
         """Views of the samples published after stream index ``pos`` that are not read yet,
         without consuming them (for a meter that looks at the input between reads).
@@ -206,6 +221,11 @@ class RingBuffer:
         start = lo % self.capacity
         first = min(n, self.capacity - start)
         return w, self._data[start:start + first], self._data[:n - first]
+
+    @property
+    def max_blocks(self) -> int:
+        """Blocks whose timing the ring keeps."""
+        return self._max_blocks
 
     @property
     def read_count(self) -> int:
@@ -249,9 +269,26 @@ class RingBuffer:
         """Timing of blocks published after the first ``count`` blocks.
 
         Returns ``(new_count, starts, adc_times)``; at most ``max_blocks`` most recent blocks are
-        available (older ones have been overwritten).
+        available (older ones have been overwritten). Allocates; the worker uses
+        :meth:`blocks_into`.
+        """
+        starts, adcs = np.zeros(self._max_blocks), np.zeros(self._max_blocks)
+        n, k = self.blocks_into(count, starts, adcs)
+        return n, starts[:k], adcs[:k]
+
+    def blocks_into(self, count: int, starts: np.ndarray, adcs: np.ndarray) -> tuple[int, int]:
+        """:meth:`blocks_since` into the caller's arrays (at least ``max_blocks - 1`` long):
+        returns ``(new_count, k)``, the new blocks being ``starts[:k]``, ``adcs[:k]``.
+
+        A plain loop over the few blocks of a wake-up (no numpy call: on a cold wake-up numpy's
+        dispatch costs far more than the copy).
         """
         n = self._ctr[_BLOCKS]
         lo = max(count, n - self._max_blocks + 1)
-        idx = np.arange(lo, n) % self._max_blocks
-        return n, self._block_start[idx].copy(), self._block_adc[idx].copy()
+        mb, st, ad = self._max_blocks, self._starts_mv, self._adcs_mv
+        k = 0
+        for i in range(lo, n):
+            starts[k] = st[i % mb]
+            adcs[k] = ad[i % mb]
+            k += 1
+        return n, k

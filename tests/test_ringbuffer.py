@@ -97,3 +97,38 @@ def test_raw_callback_buffers_arrays_of_any_layout_and_peeking():
     out = np.zeros((8, 2), np.float32)
     assert rb.read_into(out)
     np.testing.assert_array_equal(out, np.vstack([y[::2], y[:4]]).astype(np.float32))
+
+
+def test_hop_reader_equals_the_one_shot_downmix_and_resampling():
+    """HopReader reads the ring in place across its wrap-around: the mean of the channels (or one
+    channel), NaN/Inf replaced by 0 and counted, resampled by soxr's stream; the hops equal the
+    one-shot computation on the whole signal, however the blocks fall."""
+    import soxr
+
+    from realtime.hop_reader import HopReader
+    rng = np.random.default_rng(3)
+    y = (0.3 * rng.standard_normal((48000, 2))).astype(np.float32)
+    y[1000:1010, 0] = np.nan
+    y[2000:2003, 1] = np.inf
+    for channel in (None, 1):
+        rb = RingBuffer(capacity=5000, channels=2)           # wraps many times
+        hr = HopReader(rb, 48000, 44100, 441, channel=channel, chunk=1500)
+        hops = np.zeros((7, 441), np.float32)
+        got, pos = [], 0
+        for size in (1000, 1777, 512, 3000) * 20:
+            if pos + size > len(y):
+                break
+            assert rb.write(y[pos:pos + size], pos / 48000)
+            pos += size
+            while n := hr.read_hops(hops):
+                got.append(hops[:n].copy())
+        mono = y[:pos, 1].copy() if channel == 1 else y[:pos].mean(axis=1)
+        bad = ~np.isfinite(mono)
+        mono[bad] = 0.0
+        ref = soxr.ResampleStream(48000, 44100, 1, dtype="float32", quality="HQ").resample_chunk(
+            mono)
+        got = np.vstack(got).ravel()
+        assert len(got) > 40000 and len(got) // 441 * 441 == len(got)
+        np.testing.assert_allclose(got, ref[:len(got)], atol=1e-6)
+        assert hr.nonfinite_samples == bad.sum() > 0
+        assert rb.available() < 1500 + 441 * 48000 // 44100   # nothing held back needlessly

@@ -1,15 +1,17 @@
 """Replay of the worker's wake-up schedule: how many beats leave late, and by how much.
 
-usage: python bench/bench_schedule.py [--model M] [--charts DIR] [--lag 0.03] [--track-every S ...]
+usage: python bench/bench_schedule.py [--model M] [--charts DIR] [--lag 0.03] [--interval S ...]
+                                     [--track-every S ...]
 
 The live worker only sees the audio when it wakes (:func:`realtime.daemon.worker_sleep` says
 when), and the newest sample it can read was heard ``--lag`` seconds earlier. This replays that
 schedule in stream time over the network's activations of the validation chart tracks (the
 held-back split of the training sources; never the dev set): the tracker steps through each
 frame whose audio is in at a wake-up, and every committed beat gets its lead, its time minus the
-wake-up that sent it (negative: late). Rows: tracking at every wake-up (the daemon), and, for
-each ``--track-every S``, tracking only when the next beat is due or ``S`` seconds after the
-last tracking (metering in between; an experiment, not the daemon). The last column counts the
+wake-up that sent it (negative: late). Rows: tracking at every wake-up (the daemon) for each
+``--interval`` (``[service] worker_interval_ms`` / 1000; default: the configured default), and,
+at the first interval, for each ``--track-every S``, tracking only when the next beat is due or
+``S`` seconds after the last tracking (metering in between; an experiment, not the daemon). The last column counts the
 beats the tracker itself commits after their own time (a phase switch to "now"), which no
 schedule can send on time.
 """
@@ -64,7 +66,10 @@ def main() -> None:
     ap.add_argument("--charts", default=str(ROOT / ".cache" / "data" / "charts"))
     ap.add_argument("--lag", type=float, default=0.03,
                     help="input lag: seconds from hearing a sample to reading it (live: 25-40 ms)")
-    ap.add_argument("--interval", type=float, default=0.1, help="[service] worker_interval_ms / 1000")
+    from realtime.config import defaults
+    ap.add_argument("--interval", type=float, nargs="+",
+                    default=[defaults().section("service")["worker_interval_ms"] / 1e3],
+                    help="[service] worker_interval_ms / 1000, one row each")
     ap.add_argument("--track-every", type=float, nargs="*", default=[0.5, 0.15])
     args = ap.parse_args()
     from export.tune_tracker import val_activations
@@ -72,12 +77,14 @@ def main() -> None:
     hours = sum(len(a) for _, a, _, _ in tracks) / 100.0 / 3600
     print(f"# worker schedule replay: {machine()}")
     print(f"# {len(tracks)} validation chart tracks ({hours:.2f} h), input lag "
-          f"{args.lag * 1e3:.0f} ms, worker_interval {args.interval * 1e3:.0f} ms")
+          f"{args.lag * 1e3:.0f} ms")
     rows = []
-    for te in [None, *args.track_every]:
-        leads, tl = replay(tracks, args.lag, args.interval, te)
-        name = "track at every wake-up (daemon)" if te is None else \
-            f"track when due or every {te:.2f} s"
+    runs = [(iv, None) for iv in args.interval] + [(args.interval[0], te)
+                                                   for te in args.track_every]
+    for iv, te in runs:
+        leads, tl = replay(tracks, args.lag, iv, te)
+        name = (f"track at every wake-up (daemon), interval {iv * 1e3:.0f} ms" if te is None
+                else f"track when due or every {te:.2f} s, interval {iv * 1e3:.0f} ms")
         rows.append([name, len(leads), int((leads < 0).sum()),
                      f"{100 * (leads < 0).mean():.2f}", f"{leads.min() * 1e3:.0f}",
                      f"{np.percentile(leads, 1) * 1e3:.0f}", f"{np.median(leads) * 1e3:.0f}", tl])

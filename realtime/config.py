@@ -85,7 +85,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "device_timeout_s": Key(NUM, 1.0, _range(0.1, 30)),
         "retry_max_s": Key(NUM, 2.0, _range(0.1, 60)),
         "status_rate": Key(NUM, 10.0, _range(1, 100)),
-        "worker_interval_ms": Key(NUM, 100.0, _range(1, 500)),
+        "worker_interval_ms": Key(NUM, 150.0, _range(1, 500)),
     },
     "silence": {
         "floor_db": Key(NUM, -50.0, _range(-140, 0)),

@@ -8,6 +8,9 @@ same at the receiver, tempo wobble (std/mean of 24-pulse intervals) and the dist
 the clock's quarter notes (every 24th pulse, as sent) and the beats.
 OSC: beats at 120 BPM to three targets plus /phase at 60 Hz; reported: |send time - scheduled
 beat time| at the sender and arrival - scheduled at the receivers, and messages lost.
+Send cost: thread CPU of one clock message sent through a mido port and through
+:class:`~realtime.midi_clock.MidiOutput` (raw bytes), warm and after a 15 ms sleep (cold: as
+each pulse is sent), on the same JACK server.
 """
 from __future__ import annotations
 
@@ -69,6 +72,7 @@ def bench_midi(seconds: float, tmp: Path, spin_us: float) -> list[list]:
         time.sleep(0.6)
         clock.close()
         port.close()
+        send_rows = bench_send_cost()     # on the same JACK server
         time.sleep(0.2)
         rec.send_signal(signal.SIGTERM)
         rec.wait(10)
@@ -88,7 +92,39 @@ def bench_midi(seconds: float, tmp: Path, spin_us: float) -> list[list]:
                      float(dev.max()), wobble])
     q_sent = sent[::24]
     dist = np.array([np.min(np.abs(q_sent - t)) for t in beat_t[1:-1]]) * 1e3
-    return rows, float(np.median(dist)), float(np.percentile(dist, 99))
+    return rows, float(np.median(dist)), float(np.percentile(dist, 99)), send_rows
+
+
+def bench_send_cost() -> list[list]:
+    """Thread-CPU microseconds per clock message: a mido port vs raw bytes, warm and cold."""
+    import mido
+
+    from realtime.midi_clock import CLOCK, open_output
+    rows = []
+    raw = open_output("", "clock", "beatd-bench-raw", "UNIX_JACK")
+    try:
+        port = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True).open_output(
+            "clock", virtual=True, client_name="beatd-bench-mido")
+        msg = mido.Message("clock")
+        tt = time.thread_time_ns
+        for name, send in (("mido port.send(Message('clock'))", lambda: port.send(msg)),
+                           ("MidiOutput.send_bytes(b'\\xf8')", lambda: raw.send_bytes(CLOCK))):
+            row = [name]
+            for sleep_s, n in ((0.0, 2000), (0.015, 200)):
+                cost = 0
+                for i in range(n + 10):
+                    if sleep_s:
+                        time.sleep(sleep_s)
+                    t = tt()
+                    send()
+                    if i >= 10:
+                        cost += tt() - t
+                row.append(cost / n / 1e3)
+            rows.append(row)
+        port.close()
+    finally:
+        raw.close()
+    return rows
 
 
 def bench_osc(seconds: float, tmp: Path):
@@ -143,12 +179,14 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     print(f"# outputs benchmark: {machine()}")
-    rows, qmed, q99 = bench_midi(args.seconds, tmp, args.spin_us)
+    rows, qmed, q99, send_rows = bench_midi(args.seconds, tmp, args.spin_us)
     print(f"\n## MIDI clock, 120 BPM for {args.seconds:.0f} s, JACK dummy driver, period 64 "
           f"(1.33 ms), spin {args.spin_us:.0f} us\n")
     print(table(["side", "pulses", "median interval ms", "p99 |dev| ms", "max |dev| ms",
                  "tempo wobble %"], rows))
     print(f"\nclock quarter note vs beat: median {qmed:.3f} ms, p99 {q99:.3f} ms")
+    print("\n## MIDI send cost (same JACK server)\n")
+    print(table(["send", "warm us", "cold us (15 ms sleep before)"], send_rows))
     orows, sent, failed, received = bench_osc(args.seconds, tmp)
     print("\n## OSC, beats at 120 BPM + /phase at 60 Hz + status, to 3 targets on loopback\n")
     print(table(["measure", "n", "median ms", "p99 ms", "max ms"], orows))

@@ -9,6 +9,10 @@ the phase error over the next beat. At a steady tempo the correction goes to zer
 ``max_step`` per beat). Start is sent (after Song Position Pointer 0) on the first beat once the
 tracker is locked, Stop (then the SPP of where the clock stopped) when it is lost, depending on
 the policy. Optionally a note is sent on every beat.
+
+The clock's port is a python-rtmidi output sending raw bytes (:class:`MidiOutput`): a mido
+port copies every message under a lock, which on a small VM costs ~70 us more per cold send,
+24 times per beat (``bench/bench_outputs.py``).
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ from .rtprio import name_thread, try_realtime
 log = logging.getLogger("beatd.midi")
 
 PPQN = 24
+# MIDI real-time and system common messages, as sent
+CLOCK, START, STOP = b"\xf8", b"\xfa", b"\xfc"
+SONG_POSITION = 0xF2
 
 
 class MidiPortError(Exception):
@@ -41,18 +48,58 @@ def _backend(api: str):
     return mido.Backend(name, load=True) if name else mido.backend
 
 
-def open_output(port: str, virtual_name: str, client_name: str, api: str = ""):
+def _rtmidi_api(api: str) -> int:
+    """python-rtmidi's API constant for ``api`` (``""``: ``MIDO_BACKEND``'s, else the system's
+    default), so the clock and the tap input pick the same MIDI system."""
+    import rtmidi
+    if not api:
+        api = os.environ.get("MIDO_BACKEND", "").partition("/")[2]
+    return getattr(rtmidi, f"API_{api}") if api else rtmidi.API_UNSPECIFIED
+
+
+class MidiOutput:
+    """A python-rtmidi output port that sends raw MIDI bytes (see :func:`open_output`).
+
+    Examples
+    --------
+    >>> out = open_output("", "clock", "beatd")             # doctest: +SKIP
+    >>> out.send_bytes(b"\xf8")      # one clock pulse      # doctest: +SKIP
+    """
+
+    def __init__(self, rt, name: str) -> None:
+        self._rt = rt
+        self.name = name
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send one MIDI message given as its bytes (no message object, no copy)."""
+        self._rt.send_message(data)
+
+    def send(self, msg) -> None:
+        """Send a mido message."""
+        self._rt.send_message(msg.bytes())
+
+    def close(self) -> None:
+        """Close the port and its client."""
+        self._rt.close_port()
+        self._rt.delete()
+
+
+def open_output(port: str, virtual_name: str, client_name: str, api: str = "") -> MidiOutput:
     """Open an existing output port (exact name or unique substring) or create a virtual one."""
-    be = _backend(api)
+    import rtmidi
+    rt = rtmidi.MidiOut(rtapi=_rtmidi_api(api), name=client_name)
     if not port:
-        return be.open_output(virtual_name, virtual=True, client_name=client_name)
-    names = be.get_output_names()
+        rt.open_virtual_port(virtual_name)
+        return MidiOutput(rt, virtual_name)
+    names = rt.get_ports()
     match = [n for n in names if n == port] or [n for n in names if port.lower() in n.lower()]
     if len(match) != 1:
+        rt.delete()
         listing = "\n".join(f"  {n}" for n in names) or "  (none)"
         what = "is ambiguous" if match else "does not exist"
         raise MidiPortError(f"MIDI output port {port!r} {what}. Output ports:\n{listing}")
-    return be.open_output(match[0])
+    rt.open_port(names.index(match[0]), virtual_name)
+    return MidiOutput(rt, match[0])
 
 
 def open_input(port: str, client_name: str, api: str = "", callback=None):
@@ -108,7 +155,7 @@ def _sleep_until(deadline: float, spin_s: float) -> None:
 
 
 class MidiClock:
-    """Send MIDI clock on ``port`` (a mido output) from its own thread, locked to beats.
+    """Send MIDI clock on ``port`` (a :class:`MidiOutput`) from its own thread, locked to beats.
 
     ``beat(b)`` feeds a scheduled beat; ``stop_clock()`` sends Stop (policy permitting);
     ``close()`` stops the thread (sending Stop if running).
@@ -116,8 +163,6 @@ class MidiClock:
 
     def __init__(self, port, params: MidiClockParams = MidiClockParams(),
                  record_intervals: bool = False, rt_priority: int = 20) -> None:
-        import mido
-        self._mido = mido
         self.port = port
         self.p = params
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -126,13 +171,12 @@ class MidiClock:
         self.pulse = 0           # pulses since Start
         self.period = 0.5 / PPQN
         self.next_t = 0.0
-        self._notes_off: list[tuple[float, object]] = []
+        self._notes_off: list[tuple[float, bytes]] = []
         self._pending_notes: list[tuple[float, int]] = []
         self.record = record_intervals
         self.sent_times = np.zeros(200000 if record_intervals else 1, np.float64)
         self.n_sent = 0
         self.quarter_times: list[float] = []
-        self._clock_msg = mido.Message("clock")
         self.rt_priority = rt_priority
         self._thread = threading.Thread(target=self._run, name="beatd-midi-clock", daemon=True)
 
@@ -159,16 +203,21 @@ class MidiClock:
             self._send_stop()
 
     # ------------------------------------------------------------------ clock thread
-    def _send(self, msg) -> None:
+    def _send(self, data: bytes) -> None:
         try:
-            self.port.send(msg)
+            self.port.send_bytes(data)
         except Exception as exc:  # a vanished port must not kill the thread
             log.warning("MIDI send failed: %s", exc)
 
+    def _send_spp(self, pos: int) -> None:
+        """Song Position Pointer: ``pos`` sixteenth notes, 14 bits."""
+        pos = min(16383, pos)
+        self._send(bytes((SONG_POSITION, pos & 0x7F, pos >> 7)))
+
     def _send_stop(self) -> None:
-        self._send(self._mido.Message("stop"))
+        self._send(STOP)
         if self.p.send_spp:
-            self._send(self._mido.Message("songpos", pos=min(16383, self.pulse // 6)))
+            self._send_spp(self.pulse // 6)
         self.running = False
 
     def _on_beat(self, b: Beat) -> None:
@@ -195,8 +244,8 @@ class MidiClock:
         _sleep_until(t - 0.002, 1e-4)
         if self.p.transport:
             if self.p.send_spp:
-                self._send(self._mido.Message("songpos", pos=0))
-            self._send(self._mido.Message("start"))
+                self._send_spp(0)
+            self._send(START)
         self.running = True
         self.pulse = 0
         self.period = period
@@ -223,14 +272,12 @@ class MidiClock:
     def _send_notes(self, now: float) -> None:
         if not (self._pending_notes or self._notes_off):     # the usual case, every pulse
             return
-        mido = self._mido
+        ch, note = self.p.note_channel, self.p.beat_note
         for item in [n for n in self._pending_notes if n[0] <= now]:
             self._pending_notes.remove(item)
             vel = 127 if item[1] == 1 else 90
-            self._send(mido.Message("note_on", note=self.p.beat_note, velocity=vel,
-                                    channel=self.p.note_channel))
-            self._notes_off.append((now + 0.05, mido.Message(
-                "note_off", note=self.p.beat_note, channel=self.p.note_channel)))
+            self._send(bytes((0x90 | ch, note, vel)))
+            self._notes_off.append((now + 0.05, bytes((0x80 | ch, note, 64))))
         for item in [n for n in self._notes_off if n[0] <= now]:
             self._notes_off.remove(item)
             self._send(item[1])
@@ -247,7 +294,7 @@ class MidiClock:
             # more punctual than a queue wait), spin, send; beats that came meanwhile are taken
             # after the pulse: they are committed tens of ms ahead, so one pulse later is in time
             _sleep_until(self.next_t, self.p.spin_us * 1e-6)
-            self._send(self._clock_msg)
+            self._send(CLOCK)
             now = time.monotonic()
             if self.record and self.n_sent < len(self.sent_times):
                 self.sent_times[self.n_sent] = now

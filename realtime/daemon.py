@@ -465,6 +465,11 @@ class Daemon:
         self.stats.min_lead_ms = min(self.stats.min_lead_ms, lead_ms)
         if lead_ms < 0:
             self.stats.late_beats += 1
+            tr = self.pipeline.tracker
+            log.debug("beat %d sent %.1f ms late: its time %.3f s, committed at frame time "
+                      "%.3f s, now %.3f s (stream seconds); input lag %.1f ms, %.1f BPM",
+                      ev.beat_index, -lead_ms, ev.time, tr.frame_time(tr.frame),
+                      self._monotonic_to_stream(time.monotonic()), max(self._lags) * 1e3, ev.bpm)
         st = self.status
         self.status = Status(**{**st.__dict__, "last_beat_when": when,
                                 "beat_in_bar": ev.beat_in_bar})

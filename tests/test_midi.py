@@ -101,3 +101,32 @@ def test_midi_note_taps_reach_the_command_queue(jack_server, beatd_env):
         tap.close()
     assert len(taps) == 2
     assert 0.05 < taps[1] - taps[0] < 0.5
+
+
+def test_an_output_port_by_name_and_a_missing_one_listed(jack_server, beatd_env, tmp_path):
+    """``[midi] port`` opens an existing port by a unique part of its name (here the receiver's
+    JACK MIDI input) and the clock reaches it without a manual connection; a name that matches
+    nothing is an error that lists the ports there are."""
+    import pytest
+
+    from realtime.midi_clock import MidiPortError
+    out = tmp_path / "midi.json"
+    rec = subprocess.Popen([sys.executable, str(HERE / "midi_receiver.py"), "named_in",
+                            str(out)], stdout=subprocess.PIPE, text=True, env=beatd_env)
+    assert rec.stdout.readline().strip() == "READY"
+    try:
+        with pytest.raises(MidiPortError, match=r"(?s)'no such port' does not exist.*named_in"):
+            open_output("no such port", "clock", "beatd-missing-test")
+        port = open_output("named_in", "clock", "beatd-named-test")
+        try:
+            for data in (b"\xfa", b"\xf8", b"\xf8", b"\xfc"):     # start, 2 pulses, stop
+                port.send_bytes(data)
+                time.sleep(0.05)
+            time.sleep(0.3)
+        finally:
+            port.close()
+    finally:
+        rec.send_signal(signal.SIGTERM)
+        rec.wait(10)
+    kinds = [g[1] for g in json.loads(out.read_text())]
+    assert kinds == ["start", "clock", "clock", "stop"]

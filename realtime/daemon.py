@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import queue
 import sys
 import threading
@@ -202,8 +201,9 @@ class Outputs:
     @property
     def midi_on_jack(self) -> bool:
         """True if the MIDI ports are JACK clients (they die with the JACK server)."""
-        api = self._cfg.section("midi")["api"] or os.environ.get("MIDO_BACKEND", "")
-        return self._cfg.section("midi")["enabled"] and "JACK" in api
+        from .midi_clock import midi_api
+        midi = self._cfg.section("midi")
+        return midi["enabled"] and "JACK" in midi_api(midi["api"])
 
     def restart_midi(self) -> None:
         """Reopen the MIDI ports (after the JACK server they lived on came back).

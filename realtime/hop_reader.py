@@ -5,6 +5,8 @@ same samples however the input is chunked, so the live path and the file path ag
 """
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import soxr
@@ -13,23 +15,26 @@ from .ringbuffer import RingBuffer
 
 
 @numba.njit(cache=True, nogil=True)
+def mono_sample(block, i, channel):
+    """Row ``i`` of ``block`` [n, channels] as one sample (float): ``channel``, or the mean of
+    the channels when ``channel < 0``. What the tracker hears and the level meter meters."""
+    if channel >= 0:
+        return float(block[i, channel])
+    v = 0.0
+    for c in range(block.shape[1]):
+        v += float(block[i, c])
+    return v / block.shape[1]
+
+
+@numba.njit(cache=True, nogil=True)
 def _mono_into(block, channel, mono, start):
-    """Rows of ``block`` [n, channels] as mono samples into ``mono[start:]`` (``channel``, or
-    the mean of the channels when ``channel < 0``); NaN and Inf become 0. Returns how many."""
+    """Rows of ``block`` as mono samples (:func:`mono_sample`) into ``mono[start:]``; NaN and
+    Inf become 0. Returns how many."""
     bad = 0
-    nch = block.shape[1]
     for i in range(block.shape[0]):
-        if channel >= 0:
-            v = block[i, channel]
-        elif nch == 1:
-            v = block[i, 0]
-        else:
-            acc = np.float32(0.0)
-            for c in range(nch):
-                acc += block[i, c]
-            v = acc / np.float32(nch)
-        if not np.isfinite(v):
-            v = np.float32(0.0)
+        v = mono_sample(block, i, channel)
+        if not math.isfinite(v):
+            v = 0.0
             bad += 1
         mono[start + i] = v
     return bad

@@ -11,6 +11,8 @@ import math
 import numba
 import numpy as np
 
+from .hop_reader import mono_sample
+
 # slots of LevelMeter's state array
 _MS, _PEAK, _SINCE_CLIP, _CLIPPED = 0, 1, 2, 3
 
@@ -24,18 +26,11 @@ def _level_kernel(block, channel, tau, clip_level, state):
     n = block.shape[0]
     if n == 0:
         return
-    nch = block.shape[1]
     acc = 0.0
     pk = 0.0
     last_clip = -1
     for i in range(n):
-        if channel >= 0:
-            v = float(block[i, channel])
-        else:
-            v = 0.0
-            for c in range(nch):
-                v += float(block[i, c])
-            v /= nch
+        v = mono_sample(block, i, channel)
         if not math.isfinite(v):
             continue
         acc += v * v

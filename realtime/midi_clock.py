@@ -40,21 +40,24 @@ class MidiPortError(Exception):
     """A MIDI port that cannot be opened; the message lists the ports that exist."""
 
 
+def midi_api(api: str) -> str:
+    """The rtmidi API to use (``UNIX_JACK``, ``LINUX_ALSA``, ...): ``api`` (``[midi] api``),
+    else the one ``MIDO_BACKEND`` names (``mido.backends.rtmidi/UNIX_JACK``), else ``""`` (the
+    system's default). The clock's output, the tap input and the daemon all ask this."""
+    return api or os.environ.get("MIDO_BACKEND", "").partition("/")[2]
+
+
 def _backend(api: str):
     import mido
-    if api:
-        return mido.Backend(f"mido.backends.rtmidi/{api}", load=True)
-    name = os.environ.get("MIDO_BACKEND")
-    return mido.Backend(name, load=True) if name else mido.backend
+    name = midi_api(api)
+    return mido.Backend(f"mido.backends.rtmidi/{name}", load=True) if name else mido.backend
 
 
 def _rtmidi_api(api: str) -> int:
-    """python-rtmidi's API constant for ``api`` (``""``: ``MIDO_BACKEND``'s, else the system's
-    default), so the clock and the tap input pick the same MIDI system."""
+    """python-rtmidi's constant for :func:`midi_api`."""
     import rtmidi
-    if not api:
-        api = os.environ.get("MIDO_BACKEND", "").partition("/")[2]
-    return getattr(rtmidi, f"API_{api}") if api else rtmidi.API_UNSPECIFIED
+    name = midi_api(api)
+    return getattr(rtmidi, f"API_{name}") if name else rtmidi.API_UNSPECIFIED
 
 
 class MidiOutput:

@@ -178,28 +178,27 @@ class RingBuffer:
 
     def read_available(self, out: np.ndarray) -> int:
         """Fill the first rows of ``out`` with up to ``len(out)`` waiting samples; return how many."""
-        r = self._ctr[_READ]
-        n = min(out.shape[0], self._ctr[_WRITE] - r)
-        if n <= 0:
-            return 0
-        start = r % self.capacity
-        first = min(n, self.capacity - start)
-        out[:first] = self._data[start:start + first]
-        if first < n:
-            out[first:n] = self._data[:n - first]
-        self._ctr[_READ] = r + n
+        first, second = self.unread(out.shape[0])
+        n1, n = first.shape[0], first.shape[0] + second.shape[0]
+        out[:n1] = first
+        out[n1:n] = second
+        self.consume(n)
         return n
+
+    def _views(self, lo: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` samples from stream index ``lo`` on as two views of the storage (the second
+        is the part that wrapped around, often empty)."""
+        if n <= 0:
+            return self._data[:0], self._data[:0]
+        start = lo % self.capacity
+        first = min(n, self.capacity - start)
+        return self._data[start:start + first], self._data[:n - first]
 
     def unread(self, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
         """Views of up to ``max_frames`` unread samples, oldest first (``second`` is the part
         that wrapped around, often empty); :meth:`consume` then marks them read. No copy."""
         r = self._ctr[_READ]
-        n = min(max_frames, self._ctr[_WRITE] - r)
-        if n <= 0:
-            return self._data[:0], self._data[:0]
-        start = r % self.capacity
-        first = min(n, self.capacity - start)
-        return self._data[start:start + first], self._data[:n - first]
+        return self._views(r, min(max_frames, self._ctr[_WRITE] - r))
 
     def consume(self, n: int) -> None:
         """Mark the next ``n`` unread samples as read (after :meth:`unread`)."""
@@ -215,12 +214,7 @@ class RingBuffer:
         """
         w = self._ctr[_WRITE]
         lo = max(pos, self._ctr[_READ], w - self.capacity)
-        n = w - lo
-        if n <= 0:
-            return w, self._data[:0], self._data[:0]
-        start = lo % self.capacity
-        first = min(n, self.capacity - start)
-        return w, self._data[start:start + first], self._data[:n - first]
+        return (w, *self._views(lo, w - lo))
 
     @property
     def max_blocks(self) -> int:

@@ -73,6 +73,20 @@ def _gru_node(i: int, x: str, h0: str, y: str, yh: str, H: int):
                             name=f"gru{i}", hidden_size=H, linear_before_reset=1)
 
 
+def _projection_nodes() -> list:
+    """``features`` -> ``p2``: the normalising projection and its ELU (both graphs)."""
+    return [helper.make_node("MatMul", ["features", "proj_w"], ["p0"]),
+            helper.make_node("Add", ["p0", "proj_b"], ["p1"]),
+            helper.make_node("Elu", ["p1"], ["p2"], alpha=1.0)]
+
+
+def _output_nodes() -> list:
+    """``z0`` (last GRU layer's output) -> ``activations``: linear layer and sigmoid."""
+    return [helper.make_node("MatMul", ["z0", "out_w"], ["z1"]),
+            helper.make_node("Add", ["z1", "out_b"], ["z2"]),
+            helper.make_node("Sigmoid", ["z2"], ["activations"])]
+
+
 def state_spec(w: dict) -> list[dict]:
     return [{"input": f"h{i}_in", "output": f"h{i}_out", "shape": [1, 1, w["hidden"]]}
             for i in range(len(w["gru"]))]
@@ -83,10 +97,7 @@ def streaming_graph(w: dict) -> onnx.GraphProto:
     (the daemon passes every frame that arrived since it last woke; T = 1 is frame by frame)."""
     H, F = w["hidden"], w["n_in"]
     L = len(w["gru"])
-    nodes = [
-        helper.make_node("MatMul", ["features", "proj_w"], ["p0"]),
-        helper.make_node("Add", ["p0", "proj_b"], ["p1"]),
-        helper.make_node("Elu", ["p1"], ["p2"], alpha=1.0),
+    nodes = _projection_nodes() + [
         helper.make_node("Reshape", ["p2", "shape_T_1_P"], ["x0"]),       # [T, 1, P]
     ]
     x = "x0"
@@ -96,10 +107,7 @@ def streaming_graph(w: dict) -> onnx.GraphProto:
         x = f"x{i + 1}"
     nodes += [
         helper.make_node("Reshape", [x, "shape_T_H"], ["z0"]),             # [T, H]
-        helper.make_node("MatMul", ["z0", "out_w"], ["z1"]),
-        helper.make_node("Add", ["z1", "out_b"], ["z2"]),
-        helper.make_node("Sigmoid", ["z2"], ["activations"]),
-    ]
+    ] + _output_nodes()
     inits = _common_inits(w) + [
         numpy_helper.from_array(np.array([-1, 1, w["proj_w"].shape[1]], np.int64), "shape_T_1_P"),
         numpy_helper.from_array(np.array([-1, H], np.int64), "shape_T_H"),
@@ -116,10 +124,7 @@ def streaming_graph(w: dict) -> onnx.GraphProto:
 def sequence_graph(w: dict) -> onnx.GraphProto:
     H, F = w["hidden"], w["n_in"]
     L = len(w["gru"])
-    nodes = [
-        helper.make_node("MatMul", ["features", "proj_w"], ["p0"]),
-        helper.make_node("Add", ["p0", "proj_b"], ["p1"]),
-        helper.make_node("Elu", ["p1"], ["p2"], alpha=1.0),
+    nodes = _projection_nodes() + [
         helper.make_node("Transpose", ["p2"], ["x0"], perm=[1, 0, 2]),  # [T, 1, P]
     ]
     x = "x0"
@@ -129,10 +134,7 @@ def sequence_graph(w: dict) -> onnx.GraphProto:
         x = f"x{i + 1}"
     nodes += [
         helper.make_node("Transpose", [x], ["z0"], perm=[1, 0, 2]),  # [1, T, H]
-        helper.make_node("MatMul", ["z0", "out_w"], ["z1"]),
-        helper.make_node("Add", ["z1", "out_b"], ["z2"]),
-        helper.make_node("Sigmoid", ["z2"], ["activations"]),
-    ]
+    ] + _output_nodes()
     inits = _common_inits(w) + [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]
     outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, [1, "T", 2])]

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from jack_server import jack_ports
 from realtime.events import Beat
-from realtime.midi_clock import MidiClock, MidiClockParams, MidiTap, open_output
+from realtime.midi_clock import MidiClock, MidiClockParams, MidiPortError, MidiTap, open_output
 
 HERE = Path(__file__).parent
 
@@ -107,9 +108,6 @@ def test_an_output_port_by_name_and_a_missing_one_listed(jack_server, beatd_env,
     """``[midi] port`` opens an existing port by a unique part of its name (here the receiver's
     JACK MIDI input) and the clock reaches it without a manual connection; a name that matches
     nothing is an error that lists the ports there are."""
-    import pytest
-
-    from realtime.midi_clock import MidiPortError
     out = tmp_path / "midi.json"
     rec = subprocess.Popen([sys.executable, str(HERE / "midi_receiver.py"), "named_in",
                             str(out)], stdout=subprocess.PIPE, text=True, env=beatd_env)

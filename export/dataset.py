@@ -409,7 +409,8 @@ class Sampler:
 
     def __init__(self, synth: list[Track], charts: list[Track], seed: int, crop: int,
                  batch: int, p_charts: float = 0.5, p_join: float = 0.15, levels: int = 4,
-                 game_balance: float = 0.0) -> None:
+                 game_balance: float = 0.0, extra: list[Track] | None = None,
+                 p_extra: float = 0.0) -> None:
         self.synth = synth
         self.levels = levels
         self.by_level = {l: [t for t in synth if t.level == l] for l in range(levels)}
@@ -418,6 +419,8 @@ class Sampler:
         self.seed, self.crop, self.batch = seed, crop, batch
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join
+        self.extra = extra or []                     # e.g. rendered ASAP excerpts
+        self.p_extra = p_extra if self.extra else 0.0
 
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
@@ -427,6 +430,9 @@ class Sampler:
         return w / w.sum()
 
     def _pick(self, rng, progress: float) -> Track:
+        # the extra pool's draw only happens when it is used, so older runs' batches are unchanged
+        if self.p_extra > 0.0 and rng.random() < self.p_extra:
+            return self.extra[int(rng.integers(len(self.extra)))]
         if rng.random() < self.p_charts:
             return self.charts[rng.choice(len(self.charts), p=self.chart_p)]
         lvl = int(rng.choice(self.levels, p=self.level_weights(progress)))

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from export import asap as A
 from export import dataset as D
 from export.metrics import THRESHOLDS, beat_f_measure, causal_peaks
 from export.model import build_model, n_params
@@ -62,6 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--game-balance", type=float, default=0.0,
                     help="0 = chart crops in proportion to length; 1 = every rhythm game equally "
                          "often (FNF, StepMania, Clone Hero); between: a mix")
+    ap.add_argument("--asap", type=float, default=0.0, metavar="P",
+                    help="share of crops from rendered ASAP classical piano performances "
+                         "(export/asap.py; 0 = none, model versions 1-6); the rest are split "
+                         "between charts and synthetic as --p-charts says")
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--val-max-frames", type=int, default=18000, help="cap per validation track")
@@ -122,7 +127,7 @@ def validate(model, val: list[D.Track], max_frames: int) -> dict:
         loss_num += float((l * m).sum()); loss_den += float(m.sum())
     groups: dict[str, list[int]] = {}
     for i, tr in enumerate(val):
-        groups.setdefault("synthetic" if tr.exact else "charts", []).append(i)
+        groups.setdefault("synthetic" if tr.exact else "asap" if tr.source == "asap" else "charts", []).append(i)
     fm = {}
     for thr in THRESHOLDS:
         per = {}
@@ -165,13 +170,16 @@ def main(argv=None) -> dict:
     charts = D.chart_tracks(Path(a.charts), a.workers, progress, log) if a.charts else []
     chart_train = [t for t in charts if t.split == "train"]
     chart_val = [t for t in charts if t.split == "val"]
-    val = synth_val + chart_val
+    asap = A.asap_tracks(workers=a.workers, progress=progress) if a.asap > 0 else []
+    asap_train = [t for t in asap if t.split == "train"]
+    val = synth_val + chart_val + [t for t in asap if t.split == "val"]
     summary = {
         "train_hours": D.hours(synth + chart_train), "val_hours": D.hours(val),
-        "n_tracks": {"synthetic": len(synth), "charts_train": len(chart_train), "charts_val": len(chart_val)},
+        "n_tracks": {"synthetic": len(synth), "charts_train": len(chart_train), "charts_val": len(chart_val),
+                     "asap_train": len(asap_train), "asap_val": len(asap) - len(asap_train)},
         "chart_sources": sorted({t.source for t in charts}),
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
-        "game_balance": a.game_balance,
+        "game_balance": a.game_balance, "asap": a.asap,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
@@ -179,7 +187,7 @@ def main(argv=None) -> dict:
 
     sampler = D.Sampler(synth, chart_train, a.seed, a.crop, a.batch,
                         p_charts=a.p_charts if chart_train else 0.0, levels=a.synth_levels,
-                        game_balance=a.game_balance)
+                        game_balance=a.game_balance, extra=asap_train, p_extra=a.asap)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -5,8 +5,9 @@
 For each model: the network alone (causal peak picking at the model's own threshold, beat F) and
 the full tracker with default settings (beat F, AMLt, median time to lock), on the validation
 charts (all, and by rhythm game) and on the synthetic validation tracks of each curriculum
-level (``--levels 5`` includes level 4, the classical-like ensembles). Synthetic tracks are
-labelled everywhere; chart tracks are scored inside the span their chart annotates.
+level (``--levels 5`` includes level 4, the classical-like ensembles), and on the validation
+pieces of the rendered ASAP classical performances (``export/asap.py``). Synthetic tracks are
+labelled everywhere; chart tracks and ASAP excerpts are scored inside their annotated span.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from export import dataset as D
+from export.asap import asap_tracks
 from export.metrics import beat_f_measure, causal_peaks
 from export.tune_tracker import track_and_score
 from realtime.network import BeatNetwork
@@ -24,13 +26,17 @@ from realtime.tracker import TrackerParams
 
 
 def groups(charts: str, levels: int, per_level: int) -> dict[str, list[D.Track]]:
-    """Validation tracks by group: ``charts``, ``charts <game>`` and ``synthetic L<n>``."""
+    """Validation tracks by group: ``charts``, ``charts <game>``, ``asap`` (rendered classical
+    piano performances, if rendered) and ``synthetic L<n>``."""
     out: dict[str, list[D.Track]] = {}
     for tr in D.chart_tracks(Path(charts), 1, False, lambda *_: None):
         if tr.split == "val":
             out.setdefault("charts", []).append(tr)
     for tr in out.get("charts", []):           # and by rhythm game (FNF dominates the hours)
         out.setdefault(f"charts {D.game_of(tr)}", []).append(tr)
+    for tr in asap_tracks(workers=1, progress=False):
+        if tr.split == "val":
+            out.setdefault("asap", []).append(tr)
     for tr in D.synth_tracks(per_level, 100000, "val", 1, False, D.SYNTH_DURATION, levels):
         out.setdefault(f"synthetic L{tr.level}", []).append(tr)
     return out

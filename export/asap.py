@@ -1,0 +1,210 @@
+"""Classical piano performances with annotated beats: the ASAP dataset, rendered to audio.
+
+The chart data holds no classical music, and classical recordings are where the tracker is
+weakest. ASAP (Foscarin et al., ISMIR 2020; github.com/fosfrancesco/asap-dataset, CC BY-NC-SA
+4.0) has 1,067 expressive MIDI performances of 236 Western classical piano scores (from the
+MAESTRO competition recordings) with beats and downbeats annotated *on the performance*, so
+rubato, fermatas and ritardandi are in the labels. Its audio is not distributed; this module
+renders each performance with ``export.synth``'s instruments (piano, or bowed strings / winds
+for soft, orchestra-like onsets), sustain pedal honoured, then the synthetic recording chain
+(room, microphone colour, level changes, noise), and caches the frontend features of one
+excerpt per performance.
+
+    python -m export.asap --mirror /work/.mirror/fosfrancesco+asap-dataset/repo
+
+Data stays in ignored caches: ``.cache/data/asap`` (MIDI and annotations, extracted from the
+mirror) and ``.cache/features/asap-v1`` (features). Pieces are split by (composer, title), so all
+performances of a piece are on one side; about 12 % of pieces are validation.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import zlib
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from export import dataset as D
+
+ASAP_DIR = D.ROOT / ".cache" / "data" / "asap"
+ASAP_VERSION = "asap-v1"
+EXCERPT_S = 30.0
+VAL_PERCENT = 12
+
+
+def extract(mirror: Path, dest: Path = ASAP_DIR) -> int:
+    """Copy the MIDI performances, their annotations and ``metadata.csv`` out of a git mirror
+    (objects the mirror lacks are skipped)."""
+    git = ["git", "--git-dir", str(mirror)]
+    names = subprocess.run(git + ["ls-tree", "-r", "--name-only", "HEAD"], check=True,
+                           capture_output=True, text=True).stdout.splitlines()
+    n = 0
+    for name in names:
+        if not (name.endswith((".mid", "_annotations.txt")) or name == "metadata.csv"):
+            continue
+        r = subprocess.run(git + ["show", f"HEAD:{name}"], capture_output=True)
+        if r.returncode:
+            continue
+        out = dest / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(r.stdout)
+        n += 1
+    return n
+
+
+def read_annotations(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Beat times and downbeat flags of an ASAP ``*_annotations.txt`` (``t  t  db,4/4,2``)."""
+    times, db = [], []
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) < 3:
+            continue
+        times.append(float(parts[0]))
+        db.append(parts[2].split(",")[0] == "db")
+    t = np.asarray(times)
+    order = np.argsort(t, kind="stable")
+    return t[order], np.asarray(db, bool)[order]
+
+
+def read_notes(path: Path) -> np.ndarray:
+    """Notes of a performance MIDI as rows (onset s, offset s, pitch, velocity), with the
+    sustain pedal (CC 64 >= 64) holding released notes until the pedal lifts."""
+    import mido
+
+    mid = mido.MidiFile(str(path))
+    t, pedal = 0.0, False
+    on: dict[tuple[int, int], tuple[float, int]] = {}
+    held: list[list[float]] = []   # released while the pedal is down: wait for pedal up
+    notes: list[list[float]] = []
+    for msg in mid:
+        t += msg.time
+        if msg.type == "control_change" and msg.control == 64:
+            down = msg.value >= 64
+            if pedal and not down:
+                for n in held:
+                    n[1] = t
+                    notes.append(n)
+                held = []
+            pedal = down
+        elif msg.type == "note_on" and msg.velocity > 0:
+            on[(msg.channel, msg.note)] = (t, msg.velocity)
+        elif msg.type in ("note_off", "note_on"):
+            start = on.pop((msg.channel, msg.note), None)
+            if start is None:
+                continue
+            n = [start[0], t, float(msg.note), float(start[1])]
+            (held if pedal else notes).append(n)
+    for n in held:
+        n[1] = t
+        notes.append(n)
+    arr = np.asarray(notes, np.float64).reshape(-1, 4)
+    return arr[np.argsort(arr[:, 0], kind="stable")]
+
+
+def render(notes: np.ndarray, start: float, dur: float, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """Audio of the notes sounding in ``[start, start + dur)`` with a randomly drawn ensemble."""
+    from export import synth as S
+
+    kind = str(rng.choice(["piano", "strings", "split", "winds"], p=[0.55, 0.2, 0.15, 0.1]))
+    split_at = float(rng.uniform(55, 64))
+    buf = S.Buffer(int(dur * S.SR))
+    vel_exp = rng.uniform(1.0, 2.0)
+    sel = (notes[:, 1] > start) & (notes[:, 0] < start + dur)
+    for on, off, pitch, vel in notes[sel]:
+        v = (vel / 127.0) ** vel_exp
+        f = S.midi_hz(pitch)
+        length = max(off - on, 0.03)
+        inst = kind if kind != "split" else ("strings" if pitch < split_at else "piano")
+        if inst == "piano":
+            x = S.piano_note(rng, f, length, v)
+        else:
+            x = S.bowed_note(rng, f, min(length, 4.0), "strings" if inst == "strings" else "wind", v)
+        if on < start:                       # a note held over the excerpt's start
+            x = x[int((start - on) * S.SR):]
+            on = start
+        buf.add(x, on - start, 0.25)
+    y, info = S.recording_chain(rng, buf.y, 1)
+    info["ensemble"] = kind
+    return y.astype(np.float32), info
+
+
+def _one(args: tuple[str, str, str]) -> str:
+    perf, ann, piece = args
+    key = f"{zlib.crc32(perf.encode()):08x}"
+    path = D.FEATURE_DIR / ASAP_VERSION / f"{key}.npz"
+    if path.exists():
+        return str(path)
+    from export import synth as S
+
+    t, db = read_annotations(ASAP_DIR / ann)
+    if t.size < 16:
+        return ""
+    notes = read_notes(ASAP_DIR / perf)
+    rng = np.random.default_rng([zlib.crc32(perf.encode()), 20261122])
+    lo, hi = max(t[0] - 2.0, 0.0), max(t[-1] - EXCERPT_S + 1.0, t[0])
+    start = float(rng.uniform(lo, hi)) if hi > lo else lo
+    y, info = render(notes, start, EXCERPT_S, rng)
+    lm = D.logmel_of(y, S.SR)
+    keep = (t >= start) & (t < start + EXCERPT_S)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, logmel=lm, beats=t[keep] - start, downbeat=db[keep],
+             info=json.dumps({"performance": perf, "piece": piece, "start_s": start, **info}, default=str))
+    tmp.rename(path)
+    return str(path)
+
+
+def performances(root: Path = ASAP_DIR) -> list[tuple[str, str, str]]:
+    """(performance MIDI, annotations, piece key) for every row of ``metadata.csv``."""
+    rows = []
+    with open(root / "metadata.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            if (root / r["midi_performance"]).exists() and (root / r["performance_annotations"]).exists():
+                rows.append((r["midi_performance"], r["performance_annotations"],
+                             f"{r['composer']}/{r['title']}"))
+    return rows
+
+
+def asap_tracks(root: Path = ASAP_DIR, workers: int = 2, progress: bool = True) -> list[D.Track]:
+    """Rendered excerpts as tracks (source ``asap``), split by piece into train and val."""
+    if not (root / "metadata.csv").exists():
+        return []
+    jobs = performances(root)
+    if workers > 1:
+        with Pool(workers) as pool:
+            paths = list(D._progress(pool.imap(_one, jobs, chunksize=2), len(jobs), "asap", progress))
+    else:
+        paths = list(D._progress(map(_one, jobs), len(jobs), "asap", progress))
+    out = []
+    for (perf, _, piece), p in zip(jobs, paths):
+        if not p:
+            continue
+        z = np.load(p)
+        if z["beats"].size < 8:
+            continue
+        split = "val" if zlib.crc32(piece.encode()) % 100 < VAL_PERCENT else "train"
+        out.append(D.Track(f"asap/{perf}", "asap", z["logmel"], D.PARAMS.time_to_frame(z["beats"]),
+                           z["downbeat"].astype(bool), True, False, -1, split,
+                           {"licence": "CC BY-NC-SA 4.0", "piece": piece}))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mirror", type=Path, help="git directory of fosfrancesco/asap-dataset (from fetch)")
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    if a.mirror:
+        print(f"extracted {extract(a.mirror)} files to {ASAP_DIR}")
+    tr = asap_tracks(workers=a.workers)
+    n_val = sum(t.split == "val" for t in tr)
+    print(f"{len(tr)} excerpts ({n_val} validation), {D.hours(tr)} h")
+
+
+if __name__ == "__main__":
+    main()

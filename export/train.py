@@ -67,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="share of crops from rendered ASAP classical piano performances "
                          "(export/asap.py; 0 = none, model versions 1-6); the rest are split "
                          "between charts and synthetic as --p-charts says")
+    ap.add_argument("--asap-beats", default="tactus", choices=("tactus", "annotated"),
+                    help="ASAP beat level: the tapping level (export.asap.tactus) or ASAP's "
+                         "denominator-level beats (the version 7 and 8 candidates)")
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--val-max-frames", type=int, default=18000, help="cap per validation track")
@@ -170,16 +173,16 @@ def main(argv=None) -> dict:
     charts = D.chart_tracks(Path(a.charts), a.workers, progress, log) if a.charts else []
     chart_train = [t for t in charts if t.split == "train"]
     chart_val = [t for t in charts if t.split == "val"]
-    asap = A.asap_tracks(workers=a.workers, progress=progress) if a.asap > 0 else []
+    asap = A.asap_tracks(workers=a.workers, progress=progress, beats=a.asap_beats) if a.asap > 0 else []
     asap_train = [t for t in asap if t.split == "train"]
     val = synth_val + chart_val + [t for t in asap if t.split == "val"]
     summary = {
-        "train_hours": D.hours(synth + chart_train), "val_hours": D.hours(val),
+        "train_hours": D.hours(synth + chart_train + asap_train), "val_hours": D.hours(val),
         "n_tracks": {"synthetic": len(synth), "charts_train": len(chart_train), "charts_val": len(chart_val),
                      "asap_train": len(asap_train), "asap_val": len(asap) - len(asap_train)},
         "chart_sources": sorted({t.source for t in charts}),
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
-        "game_balance": a.game_balance, "asap": a.asap,
+        "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:

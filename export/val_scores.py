@@ -34,9 +34,10 @@ def groups(charts: str, levels: int, per_level: int) -> dict[str, list[D.Track]]
             out.setdefault("charts", []).append(tr)
     for tr in out.get("charts", []):           # and by rhythm game (FNF dominates the hours)
         out.setdefault(f"charts {D.game_of(tr)}", []).append(tr)
-    for tr in asap_tracks(workers=1, progress=False):
-        if tr.split == "val":
-            out.setdefault("asap", []).append(tr)
+    for level in ("tactus", "annotated"):
+        for tr in asap_tracks(workers=1, progress=False, beats=level):
+            if tr.split == "val":
+                out.setdefault(f"asap {level}", []).append(tr)
     for tr in D.synth_tracks(per_level, 100000, "val", 1, False, D.SYNTH_DURATION, levels):
         out.setdefault(f"synthetic L{tr.level}", []).append(tr)
     return out

@@ -120,6 +120,17 @@ def synth_val(model: str, level: int, n: int) -> list[tuple]:
             if tr.level == level]
 
 
+def asap_val(model: str, beats: str = "tactus") -> list[tuple]:
+    """The validation pieces of the rendered ASAP classical piano excerpts (``export/asap.py``)
+    as (name, activations [T, 2], beat times, None), like :func:`val_activations`."""
+    from export.asap import asap_tracks
+
+    net = BeatNetwork(model)
+    return [(tr.name, net.process_sequence(D.track_arrays(tr)[0]),
+             D.PARAMS.frame_time(tr.beat_frames), None)
+            for tr in asap_tracks(workers=1, progress=False, beats=beats) if tr.split == "val"]
+
+
 def noise_activations():
     """Yield 24 beat-activation sequences without any beat (24 minutes at 100 frames/s, six
     seeds x four kinds): low (a steady noise floor above the silence gate), higher, spiky
@@ -149,6 +160,8 @@ def main() -> None:
                     help="also score synthetic validation tracks of this curriculum level "
                          "(4: classical-like ensembles)")
     ap.add_argument("--synth-n", type=int, default=32, help="how many (default 32)")
+    ap.add_argument("--asap", action="store_true",
+                    help="also score the ASAP validation excerpts (classical piano, tactus beats)")
     a = ap.parse_args()
     grid = {}
     for item in a.set:
@@ -163,10 +176,15 @@ def main() -> None:
     if a.synth_level >= 0:
         synth = synth_val(a.model, a.synth_level, a.synth_n)
         print(f"# and {len(synth)} synthetic level-{a.synth_level} validation tracks\n")
+    asap = asap_val(a.model) if a.asap else []
+    if asap:
+        print(f"# and {len(asap)} ASAP validation excerpts\n")
     keys = list(grid)
     cols = ["F", "AMLt", "median lock s", "locked", "downbeat F"]
     if synth:
         cols += [f"L{a.synth_level} F", f"L{a.synth_level} AMLt", f"L{a.synth_level} lock s"]
+    if asap:
+        cols += ["ASAP F", "ASAP AMLt", "ASAP locked"]
     print("| " + " | ".join(keys + cols + ["beats on noise"]) + " |")
     print("|" + "---|" * (len(keys) + len(cols) + 1))
     fmt_lock = lambda x: "never" if not math.isfinite(x) else f"{x:.2f}"
@@ -179,6 +197,9 @@ def main() -> None:
         if synth:
             q = score(params, synth)
             row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", fmt_lock(q["lock_median"])]
+        if asap:
+            q = score(params, asap)
+            row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", f"{q['locked']:.2f}"]
         row.append(str(noise_beats(params)))
         print("| " + " | ".join(row) + " |", flush=True)
 

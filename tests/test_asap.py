@@ -75,3 +75,20 @@ def test_an_unused_extra_pool_leaves_the_batches_unchanged() -> None:
     for step in range(3):
         np.testing.assert_array_equal(a.batch_at(step, 0.5)[0], b.batch_at(step, 0.5)[0])
     assert any(not np.array_equal(a.batch_at(s, 0.5)[0], c.batch_at(s, 0.5)[0]) for s in range(3))
+
+
+def test_tactus_taps_compound_bars_by_three_and_keeps_the_tracker_range() -> None:
+    """6/8 at 400 eighths/min -> dotted quarters; 4/4 at 300 BPM -> halves, the two-beat
+    pickup's first beat kept; 4/4 at 40 BPM -> midpoints added; downbeats always kept."""
+    b, db = np.arange(12) * 0.15, np.arange(12) % 6 == 0
+    t, d = A.tactus(b, db)
+    np.testing.assert_allclose(t, [0.0, 0.45, 0.9, 1.35])
+    np.testing.assert_array_equal(d, [True, False, True, False])
+    b, db = np.arange(-2, 10) * 0.2, np.arange(-2, 10) % 4 == 0
+    t, d = A.tactus(b, db)
+    np.testing.assert_allclose(t, [-0.4, 0.0, 0.4, 0.8, 1.2, 1.6])
+    np.testing.assert_array_equal(d, [False, True, False, True, False, True])
+    b, db = np.arange(8) * 1.5, np.arange(8) % 4 == 0
+    t, d = A.tactus(b, db)
+    np.testing.assert_allclose(np.diff(t), 0.75)
+    assert d.sum() == 2

@@ -21,15 +21,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import subprocess
 import zlib
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
 from export import dataset as D
+from export import synth as S
 
 ASAP_DIR = D.ROOT / ".cache" / "data" / "asap"
 ASAP_VERSION = "asap-v1"
@@ -160,8 +159,6 @@ def read_notes(path: Path) -> np.ndarray:
 
 def render(notes: np.ndarray, start: float, dur: float, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Audio of the notes sounding in ``[start, start + dur)`` with a randomly drawn ensemble."""
-    from export import synth as S
-
     kind = str(rng.choice(["piano", "strings", "split", "winds"], p=[0.55, 0.2, 0.15, 0.1]))
     split_at = float(rng.uniform(55, 64))
     buf = S.Buffer(int(dur * S.SR))
@@ -191,8 +188,6 @@ def _one(args: tuple[str, str, str]) -> str:
     path = D.FEATURE_DIR / ASAP_VERSION / f"{key}.npz"
     if path.exists():
         return str(path)
-    from export import synth as S
-
     t, db = read_annotations(ASAP_DIR / ann)
     if t.size < 16:
         return ""
@@ -203,11 +198,8 @@ def _one(args: tuple[str, str, str]) -> str:
     y, info = render(notes, start, EXCERPT_S, rng)
     lm = D.logmel_of(y, S.SR)
     keep = (t >= start) & (t < start + EXCERPT_S)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, logmel=lm, beats=t[keep] - start, downbeat=db[keep],
-             info=json.dumps({"performance": perf, "piece": piece, "start_s": start, **info}, default=str))
-    tmp.rename(path)
+    D.save_npz(path, logmel=lm, beats=t[keep] - start, downbeat=db[keep],
+               info=json.dumps({"performance": perf, "piece": piece, "start_s": start, **info}, default=str))
     return str(path)
 
 
@@ -230,11 +222,7 @@ def asap_tracks(root: Path = ASAP_DIR, workers: int = 2, progress: bool = True,
     if not (root / "metadata.csv").exists():
         return []
     jobs = performances(root)
-    if workers > 1:
-        with Pool(workers) as pool:
-            paths = list(D._progress(pool.imap(_one, jobs, chunksize=2), len(jobs), "asap", progress))
-    else:
-        paths = list(D._progress(map(_one, jobs), len(jobs), "asap", progress))
+    paths = D.map_jobs(_one, jobs, workers, "asap", progress, chunksize=2)
     out = []
     for (perf, _, piece), p in zip(jobs, paths):
         if not p:

@@ -107,6 +107,23 @@ def read_beats(path: Path) -> tuple[np.ndarray, np.ndarray, bool]:
     return t, b, has_db
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """Write a cache file atomically (a temporary name, then rename), so parallel workers and
+    interrupted runs never leave a half-written file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.rename(path)
+
+
+def map_jobs(fn, jobs: list, workers: int, desc: str, progress: bool, chunksize: int = 1) -> list:
+    """``[fn(j) for j in jobs]`` in order, over ``workers`` processes when more than one."""
+    if workers > 1:
+        with Pool(workers) as pool:
+            return list(_progress(pool.imap(fn, jobs, chunksize=chunksize), len(jobs), desc, progress))
+    return list(_progress(map(fn, jobs), len(jobs), desc, progress))
+
+
 # ------------------------------------------------------------------------------------ synthetic
 
 def _synth_dir(duration: float) -> Path:
@@ -122,11 +139,8 @@ def _synth_one(args: tuple[int, int, float]) -> str:
         return str(path)
     tr = generate_track(seed, level, duration)
     lm = logmel_of(tr.audio, 44100)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, logmel=lm.astype(np.float32), beats=tr.beats, bib=tr.beat_in_bar,
+    save_npz(path, logmel=lm.astype(np.float32), beats=tr.beats, bib=tr.beat_in_bar,
              info=json.dumps(tr.info, default=str))
-    tmp.rename(path)
     return str(path)
 
 
@@ -240,10 +254,7 @@ def _chart_one(args) -> tuple[str, str | None]:
         lm = logmel_of(y, sr)
     except Exception as e:  # unreadable audio: skip, report
         return "", f"{audio}: {e}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, logmel=lm)
-    tmp.rename(path)
+    save_npz(path, logmel=lm)
     return str(path), None
 
 
@@ -277,11 +288,7 @@ def chart_tracks(root: Path = CHARTS_DIR, workers: int = 2, progress: bool = Tru
             metas.append((src_dir.name, tr, beats))
     if not jobs:
         return []
-    if workers > 1:
-        with Pool(workers) as pool:
-            res = list(_progress(pool.imap(_chart_one, jobs, chunksize=1), len(jobs), "chart features", progress))
-    else:
-        res = list(_progress(map(_chart_one, jobs), len(jobs), "chart features", progress))
+    res = map_jobs(_chart_one, jobs, workers, "chart features", progress)
     out = []
     for (path, err), (src, tr, beats) in zip(res, metas):
         if err:

@@ -113,11 +113,16 @@ def score(params: TrackerParams, tracks) -> dict:
 def synth_val(model: str, level: int, n: int) -> list[tuple]:
     """``n`` synthetic validation tracks of curriculum ``level`` (4 = classical-like) as
     (name, activations [T, 2], beat times, None), like :func:`val_activations`."""
+    return _activations(model, [tr for tr in D.synth_tracks(n, 100000, "val", 2, False,
+                                                             D.SYNTH_DURATION, level + 1)
+                                if tr.level == level])
+
+
+def _activations(model: str, tracks: list[D.Track]) -> list[tuple]:
+    """(name, activations [T, 2], beat times, None) of whole ``tracks``."""
     net = BeatNetwork(model)
     return [(tr.name, net.process_sequence(D.track_arrays(tr)[0]),
-             D.PARAMS.frame_time(tr.beat_frames), None)
-            for tr in D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, level + 1)
-            if tr.level == level]
+             D.PARAMS.frame_time(tr.beat_frames), None) for tr in tracks]
 
 
 def asap_val(model: str, beats: str = "tactus") -> list[tuple]:
@@ -125,10 +130,8 @@ def asap_val(model: str, beats: str = "tactus") -> list[tuple]:
     as (name, activations [T, 2], beat times, None), like :func:`val_activations`."""
     from export.asap import asap_tracks
 
-    net = BeatNetwork(model)
-    return [(tr.name, net.process_sequence(D.track_arrays(tr)[0]),
-             D.PARAMS.frame_time(tr.beat_frames), None)
-            for tr in asap_tracks(workers=1, progress=False, beats=beats) if tr.split == "val"]
+    return _activations(model, [tr for tr in asap_tracks(workers=1, progress=False, beats=beats)
+                                if tr.split == "val"])
 
 
 def noise_activations():

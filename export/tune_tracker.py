@@ -92,6 +92,11 @@ def track_and_score(params: TrackerParams, act: np.ndarray, ref: np.ndarray,
     return score_file(est, ref, est_bib=bib, ref_bib=ref_bib)
 
 
+def lock_times(params: TrackerParams, tracks) -> list[float]:
+    """Time to lock of each track (inf: never)."""
+    return [track_and_score(params, act, ref, bib).lock_time for _, act, ref, bib in tracks]
+
+
 def score(params: TrackerParams, tracks) -> dict:
     """Mean F, AMLt, median time to lock, locked share and mean downbeat F (tracks with bar
     positions) over ``tracks``."""
@@ -159,9 +164,9 @@ def main() -> None:
     ap.add_argument("--excerpt", type=float, default=0.0, metavar="SECONDS",
                     help="score excerpts of this length from inside each track (cold starts) "
                          "instead of whole tracks")
-    ap.add_argument("--synth-level", type=int, default=-1, metavar="L",
-                    help="also score synthetic validation tracks of this curriculum level "
-                         "(4: classical-like ensembles)")
+    ap.add_argument("--synth-level", type=int, nargs="*", default=[], metavar="L",
+                    help="also score synthetic validation tracks of these curriculum levels "
+                         "(4: classical-like ensembles; several: the mean over the levels)")
     ap.add_argument("--synth-n", type=int, default=32, help="how many (default 32)")
     ap.add_argument("--asap", action="store_true",
                     help="also score the ASAP validation excerpts (classical piano, tactus beats)")
@@ -175,17 +180,17 @@ def main() -> None:
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"
     print(f"# tracker settings on the chart validation split: {len(tracks)} {what}, "
           f"{hours:.2f} h, model {a.model}\n")
-    synth = []
-    if a.synth_level >= 0:
-        synth = synth_val(a.model, a.synth_level, a.synth_n)
-        print(f"# and {len(synth)} synthetic level-{a.synth_level} validation tracks\n")
+    synth = [synth_val(a.model, level, a.synth_n) for level in a.synth_level]
+    lv = "+".join(map(str, a.synth_level))
+    if synth:
+        print(f"# and {sum(map(len, synth))} synthetic level-{lv} validation tracks\n")
     asap = asap_val(a.model) if a.asap else []
     if asap:
         print(f"# and {len(asap)} ASAP validation excerpts\n")
     keys = list(grid)
     cols = ["F", "AMLt", "median lock s", "locked", "downbeat F"]
     if synth:
-        cols += [f"L{a.synth_level} F", f"L{a.synth_level} AMLt", f"L{a.synth_level} lock s"]
+        cols += [f"L{lv} F", f"L{lv} AMLt", f"L{lv} lock s"]
     if asap:
         cols += ["ASAP F", "ASAP AMLt", "ASAP locked"]
     print("| " + " | ".join(keys + cols + ["beats on noise"]) + " |")
@@ -197,9 +202,11 @@ def main() -> None:
         down = f"{r['downbeat_f']:.3f} ({r['downbeat_n']} tracks)"
         row = [str(v) for v in combo] + [f"{r['f']:.3f}", f"{r['amlt']:.3f}",
                                          fmt_lock(r["lock_median"]), f"{r['locked']:.2f}", down]
-        if synth:
-            q = score(params, synth)
-            row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", fmt_lock(q["lock_median"])]
+        if synth:       # mean over the levels of each level's mean (median lock: of all)
+            q = [score(params, tr) for tr in synth]
+            lock = float(np.median([x for tr in synth for x in lock_times(params, tr)]))
+            row += [f"{np.mean([x['f'] for x in q]):.3f}",
+                    f"{np.mean([x['amlt'] for x in q]):.3f}", fmt_lock(lock)]
         if asap:
             q = score(params, asap)
             row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", f"{q['locked']:.2f}"]

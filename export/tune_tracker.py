@@ -92,14 +92,9 @@ def track_and_score(params: TrackerParams, act: np.ndarray, ref: np.ndarray,
     return score_file(est, ref, est_bib=bib, ref_bib=ref_bib)
 
 
-def lock_times(params: TrackerParams, tracks) -> list[float]:
-    """Time to lock of each track (inf: never)."""
-    return [track_and_score(params, act, ref, bib).lock_time for _, act, ref, bib in tracks]
-
-
 def score(params: TrackerParams, tracks) -> dict:
     """Mean F, AMLt, median time to lock, locked share and mean downbeat F (tracks with bar
-    positions) over ``tracks``."""
+    positions) over ``tracks``; ``locks``: each track's time to lock (inf: never)."""
     f, amlt, lock, down = [], [], [], []
     for _, act, ref, ref_bib in tracks:
         s = track_and_score(params, act, ref, ref_bib)
@@ -112,7 +107,8 @@ def score(params: TrackerParams, tracks) -> dict:
     return {"f": float(np.mean(f)), "amlt": float(np.mean(amlt)),
             "lock_median": float(np.median(lock_a)),
             "locked": float(np.isfinite(lock_a).mean()),
-            "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down)}
+            "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down),
+            "locks": lock}
 
 
 def synth_val(model: str, level: int, n: int) -> list[tuple]:
@@ -204,7 +200,7 @@ def main() -> None:
                                          fmt_lock(r["lock_median"]), f"{r['locked']:.2f}", down]
         if synth:       # mean over the levels of each level's mean (median lock: of all)
             q = [score(params, tr) for tr in synth]
-            lock = float(np.median([x for tr in synth for x in lock_times(params, tr)]))
+            lock = float(np.median([x for r_level in q for x in r_level["locks"]]))
             row += [f"{np.mean([x['f'] for x in q]):.3f}",
                     f"{np.mean([x['amlt'] for x in q]):.3f}", fmt_lock(lock)]
         if asap:

@@ -111,12 +111,12 @@ def score(params: TrackerParams, tracks) -> dict:
             "locks": lock}
 
 
-def synth_val(model: str, level: int, n: int) -> list[tuple]:
-    """``n`` synthetic validation tracks of curriculum ``level`` (4 = classical-like) as
-    (name, activations [T, 2], beat times, None), like :func:`val_activations`."""
-    return _activations(model, [tr for tr in D.synth_tracks(n, 100000, "val", 2, False,
-                                                             D.SYNTH_DURATION, level + 1)
-                                if tr.level == level])
+def synth_val(model: str, levels: list[int], n: int) -> list[list[tuple]]:
+    """``n`` synthetic validation tracks of each curriculum level in ``levels`` (4 =
+    classical-like), one list per level, as (name, activations [T, 2], beat times, None) like
+    :func:`val_activations`."""
+    tracks = D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, max(levels) + 1)
+    return [_activations(model, [tr for tr in tracks if tr.level == level]) for level in levels]
 
 
 def _activations(model: str, tracks: list[D.Track]) -> list[tuple]:
@@ -176,7 +176,7 @@ def main() -> None:
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"
     print(f"# tracker settings on the chart validation split: {len(tracks)} {what}, "
           f"{hours:.2f} h, model {a.model}\n")
-    synth = [synth_val(a.model, level, a.synth_n) for level in a.synth_level]
+    synth = synth_val(a.model, a.synth_level, a.synth_n) if a.synth_level else []
     lv = "+".join(map(str, a.synth_level))
     if synth:
         print(f"# and {sum(map(len, synth))} synthetic level-{lv} validation tracks\n")

@@ -91,13 +91,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon.wait(args.duration)
     daemon.stop()
     daemon.join(timeout=2.0)
-    s = daemon.stats
+    s, clock = daemon.stats, daemon.clock
     log.info("stopped: %d frames, %d beats, %d overrun block(s), %d xrun(s), %d device "
              "loss(es), %d non-finite sample(s) replaced, %d worker wake-ups, %d late beat(s) "
              "(least lead %.1f ms); device clock %+.2f %% off its nominal rate, %d clock "
              "re-anchoring(s)", s.frames, s.beats, s.dropped_blocks, s.xruns,
              s.device_losses, s.nonfinite_samples, s.wakeups, s.late_beats, s.min_lead_ms,
-             -100.0 * s.clock_drift / (1.0 + s.clock_drift), s.clock_resyncs)
+             100.0 * (clock.actual_rate / clock.rate - 1.0), clock.resyncs)
     # Leave now: everything is closed or written, and native libraries' exit handlers (a JACK
     # client left behind by a stalled server) could otherwise hold the exit for seconds.
     logging.shutdown()

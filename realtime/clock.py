@@ -179,6 +179,11 @@ class StreamClock:
         about three seconds of stream are seen)."""
         return float(self._state[_DRIFT] * self.rate)
 
+    @property
+    def actual_rate(self) -> float:
+        """The device's measured sample rate (Hz): ``rate`` until the drift is known."""
+        return self.rate / (1.0 + self._state[_DRIFT] * self.rate)
+
     def monotonic_time(self, sample: float) -> float:
         """``time.monotonic()`` value at which device sample ``sample`` was heard."""
         o, ref, d = self._state[_ORIGIN], self._state[_REF], self._state[_DRIFT]

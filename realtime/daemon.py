@@ -53,8 +53,6 @@ class Stats:
     wakeups: int = 0            # worker wake-ups (each costs: fewer is cheaper)
     late_beats: int = 0         # beats committed after their scheduled time had passed
     min_lead_ms: float = math.inf   # smallest time between committing a beat and its time
-    clock_drift: float = 0.0    # the device's measured rate error (realtime.clock.StreamClock)
-    clock_resyncs: int = 0      # re-anchorings of the stream clock (xruns, dropped blocks)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -538,7 +536,6 @@ class Daemon:
                                                     self._adcs)
             if k:
                 self.clock.update(self._starts[:k], self._adcs[:k])
-                stats.clock_drift, stats.clock_resyncs = self.clock.drift, self.clock.resyncs
             if self.clock.ready:        # how long after it was heard the newest sample is here
                 self._lags[stats.wakeups % len(self._lags)] = (
                     now - self.clock.monotonic_time(ring.write_count))

@@ -153,13 +153,7 @@ def synth_tracks(n_per_level: int, seed0: int, split: str, workers: int = 2,
     jobs = [(lvl, seed0 + i, duration) for lvl in range(levels) for i in range(n_per_level)]
     todo = [j for j in jobs if not (sdir / f"L{j[0]}_{j[1]:05d}.npz").exists()]
     if todo:
-        it = None
-        if workers > 1:
-            with Pool(workers) as pool:
-                it = pool.imap_unordered(_synth_one, todo, chunksize=4)
-                _consume(it, len(todo), f"synth {split}", progress)
-        else:
-            _consume(map(_synth_one, todo), len(todo), f"synth {split}", progress)
+        map_jobs(_synth_one, todo, workers, f"synth {split}", progress, chunksize=4)
     out = []
     for lvl, seed, _ in jobs:
         z = np.load(sdir / f"L{lvl}_{seed:05d}.npz")
@@ -168,16 +162,6 @@ def synth_tracks(n_per_level: int, seed0: int, split: str, workers: int = 2,
                          PARAMS.time_to_frame(beats), bib == 1, True, True, lvl, split,
                          json.loads(str(z["info"]))))
     return out
-
-
-def _consume(it, total: int, desc: str, progress: bool) -> None:
-    try:
-        from tqdm import tqdm
-        it = tqdm(it, total=total, desc=desc, disable=not progress, mininterval=5)
-    except ImportError:
-        pass
-    for _ in it:
-        pass
 
 
 # --------------------------------------------------------------------------------------- charts

@@ -2,8 +2,10 @@
 
 The per-hop work (window, real FFT, mel projection, log compression, positive difference) runs in
 numba on preallocated buffers, so a live stream and a file give identical frames sample for
-sample. librosa builds the window and the mel filterbank once at start-up, and computes the
-offline reference that the tests compare against.
+sample. The window and librosa's mel filterbank are built once at start-up (from
+``librosa.core.convert``: ``librosa.filters`` imports ``scipy.signal``, two seconds of start-up
+for every ``beatd analyze``); librosa computes the offline reference that the tests compare
+against.
 
 Frame ``k`` is produced once input samples ``[0, (k+1)*hop)`` have arrived; its window covers
 ``[(k+1)*hop - n_fft, (k+1)*hop)`` with zeros before the stream start (nothing after the current
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-import librosa
 import numba
 import numpy as np
 from rocket_fft import r2c
@@ -84,17 +85,41 @@ class FrontendParams:
         return cls(**kw)
 
 
+def periodic_window(name: str, n_fft: int) -> np.ndarray:
+    """The analysis window (``fftbins=True``): Hann directly, others through
+    ``librosa.filters.get_window`` (which imports ``scipy.signal``, about 2 s)."""
+    if name in ("hann", "hanning"):
+        return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)
+    from librosa.filters import get_window
+
+    return np.asarray(get_window(name, n_fft, fftbins=True), np.float64)
+
+
+def mel_filterbank(params: FrontendParams) -> np.ndarray:
+    """``librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax)`` (Slaney scale and area
+    normalisation), built from ``librosa.core.convert`` so that ``scipy.signal`` is not imported;
+    the tests check it equals librosa's."""
+    from librosa.core.convert import fft_frequencies, mel_frequencies
+
+    fftfreqs = fft_frequencies(sr=params.sample_rate, n_fft=params.n_fft)
+    mel_f = mel_frequencies(params.n_mels + 2, fmin=params.fmin, fmax=params.fmax)
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper)).astype(np.float32)  # librosa's dtype
+    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    return weights.astype(np.float64)
+
+
 def _mel_bands(params: FrontendParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """librosa's mel filterbank as packed sparse rows: (weights, start bin, stop bin) per band.
+    """The mel filterbank as packed sparse rows: (weights, start bin, stop bin) per band.
 
     Band ``m``'s nonzero weights lie at ``weights[offset : offset + stop - start]`` with
     ``offset`` the sum of the earlier bands' widths: a few kilobytes instead of the dense
     n_mels x (n_fft/2 + 1) matrix (fewer cache lines and pages to touch at each wake-up).
     """
-    fb = librosa.filters.mel(
-        sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels,
-        fmin=params.fmin, fmax=params.fmax,
-    ).astype(np.float64)
+    fb = mel_filterbank(params)
     starts = np.zeros(params.n_mels, np.int64)
     stops = np.zeros(params.n_mels, np.int64)
     for m in range(params.n_mels):
@@ -170,8 +195,7 @@ class Frontend:
 
     def __init__(self, params: FrontendParams) -> None:
         self.params = params
-        self._window = librosa.filters.get_window(params.window, params.n_fft, fftbins=True)
-        self._window = self._window.astype(np.float64)
+        self._window = periodic_window(params.window, params.n_fft)
         self._fb, self._starts, self._stops = _mel_bands(params)
         self._buf = np.zeros(params.n_fft, np.float64)
         self._windowed = np.zeros(params.n_fft, np.float64)
@@ -233,6 +257,8 @@ class Frontend:
 
 def reference_features(y: np.ndarray, params: FrontendParams) -> np.ndarray:
     """Offline reference with librosa (for tests): same frames as :class:`Frontend`."""
+    import librosa
+
     pad = np.concatenate([np.zeros(params.n_fft - params.hop_length), np.asarray(y, np.float64)])
     mel = librosa.feature.melspectrogram(
         y=pad, sr=params.sample_rate, n_fft=params.n_fft, hop_length=params.hop_length,

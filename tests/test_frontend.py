@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from realtime.frontend import Frontend, FrontendParams, reference_features
+from realtime.frontend import (Frontend, FrontendParams, mel_filterbank, periodic_window,
+                               reference_features)
 
 
 def music_like(sr: int, seconds: float, seed: int = 0) -> np.ndarray:
@@ -96,3 +97,20 @@ def test_batches_of_hops_equal_hop_by_hop():
         b.process_hops(hops[s:s + 7], out[s:])
     np.testing.assert_array_equal(out, ref)
     assert b.frames_done == a.frames_done == len(hops)
+
+
+@pytest.mark.parametrize("params", [FrontendParams(),
+                                    FrontendParams(sample_rate=22050, n_fft=1024, hop_length=220,
+                                                   n_mels=80, fmin=0.0, fmax=11025.0)])
+def test_window_and_filterbank_equal_librosa(params):
+    """The frontend builds them without librosa.filters (its scipy.signal import costs ~2 s of
+    start-up); they must stay bit-identical to librosa's."""
+    import librosa.filters
+
+    ref = librosa.filters.mel(sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels,
+                              fmin=params.fmin, fmax=params.fmax).astype(np.float64)
+    np.testing.assert_array_equal(mel_filterbank(params), ref)
+    for name in ("hann", "hamming"):
+        np.testing.assert_allclose(
+            periodic_window(name, params.n_fft),
+            librosa.filters.get_window(name, params.n_fft, fftbins=True), rtol=0, atol=1e-15)

@@ -6,8 +6,10 @@ Usage::
 
 Feeds synthetic activations (noisy beat peaks with downbeats, 10 % dropped beats, off-beat
 peaks) frame by frame through :meth:`realtime.tracker.BeatTracker.process` (which includes the
-:class:`realtime.tempo.TempoEstimator` update) and reports microseconds per frame: median, p99
-and max of the wall time per call, and the mean process CPU time (steadier on a shared machine).
+:class:`realtime.tempo.TempoEstimator` update; the daemon's path) and reports microseconds per
+frame: median, p99 and max of the wall time per call, and the mean process CPU time (steadier on
+a shared machine); then the same frames in one :meth:`~realtime.tracker.BeatTracker.process_sequence`
+call (the ``beatd analyze`` path: no per-frame call from Python).
 """
 from __future__ import annotations
 
@@ -64,8 +66,13 @@ def bench(seconds: float, bpm: float, params: TrackerParams = TrackerParams()) -
         dts[i] = pc() - t0
         n_ev += e is not None
     cpu = time.process_time() - c0
+    tr.reset()
+    c1 = time.process_time()
+    n_seq = len(tr.process_sequence(beat, down))
+    seq_cpu = time.process_time() - c1
+    assert n_seq == n_ev, "process_sequence and process disagree"
     us = dts / 1e3
-    return {"frames": len(b), "median_us": float(np.median(us)),
+    return {"seq_cpu_us": seq_cpu / len(b) * 1e6,"frames": len(b), "median_us": float(np.median(us)),
             "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max()),
             "cpu_us": cpu / len(b) * 1e6, "beats": n_ev, "states": tr.n_states,
             "tempi": len(tr._intervals)}
@@ -83,6 +90,7 @@ def main(argv=None) -> int:
           f"({args.seconds:.0f} s at {args.bpm:.0f} BPM, {r['beats']} beats):")
     print(f"  per frame: median {r['median_us']:.1f} us, p99 {r['p99_us']:.1f} us, "
           f"max {r['max_us']:.0f} us; mean CPU {r['cpu_us']:.1f} us")
+    print(f"  one process_sequence call (file path): mean CPU {r['seq_cpu_us']:.1f} us per frame")
     return 0
 
 

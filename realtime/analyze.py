@@ -81,6 +81,15 @@ def load_network(model_path: str | Path | None = None):
     return BeatNetwork(model_path if model_path is not None else default_model_path())
 
 
+def warm_up(network) -> None:
+    """Run every stage once on half a second of silence, so that the one-time costs (numba's
+    start-up and compiled-kernel cache, onnxruntime's first run) are paid before a timed
+    analysis; the network's state is reset afterwards."""
+    y = np.zeros(int(0.5 * network.params.sample_rate), np.float32)
+    analyze_signal(y, network, tempo_hop_s=0.0)
+    network.reset()
+
+
 def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = TrackerParams(),
                    tempo_params: TempoParams | None = None, gate_db: float | None = -50.0,
                    tempo_hop_s: float = 0.5, keep_activations: bool = False,
@@ -109,16 +118,17 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
         active = np.ones(len(act), bool)
     events: list[BeatEvent] = []
     curve: list[TempoPoint] = []
-    hop = max(1, int(round(tempo_hop_s * fp.frame_rate)))
-    proc = tracker.process
-    beat = act[:, 0].tolist() if len(act) else []
-    down = act[:, 1].tolist() if len(act) else []
-    gate = active[:len(beat)].tolist()
-    for k in range(len(beat)):
-        e = proc(beat[k], down[k], gate[k])
-        if e is not None:
-            events.append(e)
-        if tempo_hop_s > 0 and k % hop == hop - 1:
+    beat = np.ascontiguousarray(act[:, 0]) if len(act) else np.zeros(0)
+    down = np.ascontiguousarray(act[:, 1]) if len(act) else np.zeros(0)
+    gate = active[:len(beat)]
+    # the tracker runs in blocks (one kernel call each); with a tempo curve, one block per
+    # reading, so each reading sees the state after exactly the frames before it
+    hop = max(1, int(round(tempo_hop_s * fp.frame_rate))) if tempo_hop_s > 0 else len(beat)
+    for s in range(0, len(beat), max(hop, 1)):
+        e = min(s + hop, len(beat))
+        events += tracker.process_sequence(beat[s:e], down[s:e], gate[s:e])
+        if tempo_hop_s > 0 and e - s == hop:
+            k = e - 1
             est = tracker.tempo.estimate()
             tracking = tracker.state.name in ("LOCKED", "HOLDING")
             curve.append(TempoPoint(float(fp.frame_time(k)), tracker.bpm if tracking else 0.0,

@@ -30,8 +30,11 @@ madmom's online ``DBNBeatTrackingProcessor``:
   predicts without applying observations, so the phase is carried through the break.
 
 Each tempo's phases are stored as a ring (advancing a frame moves an offset, not the data), so a
-frame costs one vectorisable pass over the ~5800 states plus the banded tempo transitions, in
-numba on preallocated arrays (about 15-20 us on the development VM; see BENCHMARKS.md).
+frame costs one vectorisable pass over the ~5800 states plus the banded tempo transitions. The
+whole frame (tempo update, filter, evidence, state machine, emission, bars) is one numba kernel
+on preallocated arrays, with the scalar state in one vector; it runs over one frame per call
+live (:meth:`BeatTracker.process`) or over a whole file (:meth:`BeatTracker.process_sequence`,
+``beatd analyze``): about 20-30 us per frame on the development VM (see BENCHMARKS.md).
 
 *Prediction.* From the filtered distribution the tracker derives, each frame, the posterior
 distribution of the number of frames until the next beat, restricted to the tempi within +-10 %
@@ -86,7 +89,7 @@ import numba
 import numpy as np
 
 from realtime.frontend import FrontendParams
-from realtime.tempo import TempoEstimator, TempoParams, _acf_update
+from realtime.tempo import TempoEstimator, TempoParams, _acf_update, _comb_scores
 
 
 class TrackerState(enum.IntEnum):
@@ -491,6 +494,240 @@ def _ring_max(ring_b, ring_d, pos, n_back_lo, n_back_hi, out):
     out[1] = md
 
 
+# scalar tracker state, one float64 vector (``BeatTracker._sv``) so that the per-frame loop runs
+# in one numba call: indices
+(_S_FRAME, _S_STATE, _S_WAS_LOCKED, _S_ENV, _S_BASE, _S_GAIN, _S_INTERVAL, _S_LOW_SINCE,
+ _S_HOLD_START, _S_MANUAL_UNTIL, _S_LAST_COMMIT, _S_BEAT_INDEX, _S_PENDING, _S_PENDING_FRAME,
+ _S_SALIENCE, _S_OFFSET, _S_LOCKED_BPM, _S_PWIN, _S_BPM, _S_NEXT_BEAT, _S_RING_POS,
+ _S_N_RECENT) = range(22)
+_N_S = 22
+# parameters of the per-frame loop (``BeatTracker._pv``): indices
+(_P_EVIDENCE_FLOOR, _P_ACTIVATION_FLOOR, _P_RESTART_PROB, _P_RESTART_DECAY, _P_LOCK_THRESHOLD,
+ _P_LOCK_GAIN, _P_LOCK_PERIODICITY, _P_UNLOCK_GAIN, _P_UNLOCK_S, _P_UNLOCK_THRESHOLD, _P_HOLD_S,
+ _P_LOOKAHEAD_FRAMES, _P_MIN_GAP, _P_LOCK_CORRECTION, _P_BAR_SWITCH, _P_ENV_DECAY, _P_GAIN_DECAY,
+ _P_HOP_S, _P_DELAY_S, _P_FPS, _P_ONB_SCALE, _P_WIN, _P_TEMPO_ALPHA, _P_TEMPO_FPS,
+ _P_N_HARMONICS, _P_TEMPO_WEIGHT) = range(26)
+_N_P = 26
+_N_RECENT = 8  # emitted beats remembered for "this is beat one"
+# the four float per-tempo rows after _dbn_step's five in ``BeatTracker._tf``
+_TF_PERIODS, _TF_SCORES, _TF_PRIOR = 5, 6, 7
+
+_LISTENING, _LOCKING, _LOCKED, _HOLDING, _LOST = 0, 1, 2, 3, 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_state(sv, st):
+    """Enter state ``st`` (entering LOCKED marks the stream as once locked and seeds the
+    salience from the evidence envelope)."""
+    if st != sv[_S_STATE]:
+        sv[_S_STATE] = st
+        if st == _LOCKED:
+            sv[_S_WAS_LOCKED] = 1.0
+            if sv[_S_SALIENCE] <= 0.0:
+                sv[_S_SALIENCE] = min(1.0, sv[_S_ENV])
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_restart(tf, t_r, n_harmonics, tempo_weight):
+    """Restart distribution and per-beat tempo weights from the online tempo's comb scores
+    (an all-zero masked distribution unmasks every tempo)."""
+    mask, tw, restart_t = tf[0], tf[1], tf[2]
+    _comb_scores(t_r, tf[_TF_PERIODS], n_harmonics, tf[_TF_SCORES])
+    _restart_weights(tf[_TF_SCORES], tf[_TF_PRIOR], mask, 0.05, restart_t)
+    tot = 0.0
+    for i in range(restart_t.shape[0]):
+        tot += restart_t[i]
+    if tot <= 0.0:
+        for i in range(mask.shape[0]):
+            mask[i] = 1.0
+        _restart_weights(tf[_TF_SCORES], tf[_TF_PRIOR], mask, 0.05, restart_t)
+    _tempo_weights(restart_t, tempo_weight, tw)
+
+
+@numba.njit(cache=True, nogil=True)
+def _observe_pending(sv, k, ring_b, ring_d, scratch, bar_pred, st_pos, bar_belief):
+    """Bar HMM update and salience from the activations around the pending beat."""
+    back_centre = k - sv[_S_PENDING_FRAME]
+    lo = int(math.floor(back_centre - 3))
+    hi = int(math.ceil(back_centre + 4))
+    _ring_max(ring_b, ring_d, int(sv[_S_RING_POS]), max(0, lo), hi, scratch)
+    mb, md = scratch[0], scratch[1]
+    x = md / mb if mb > 1e-3 else 0.5
+    x = min(max(x, 0.0), 1.0)
+    strength = min(1.0, mb / 0.3)
+    x = 0.5 + (x - 0.5) * strength * 0.9
+    _bar_update(bar_pred, st_pos, x, bar_belief)
+    sv[_S_SALIENCE] = 0.65 * sv[_S_SALIENCE] + 0.35 * mb
+    sv[_S_PENDING] = 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mean, t_hist,
+           t_pos, t_r, bar, st_meter, st_pos, ring_b, ring_d, scratch, recent, events):
+    """Run the tracker over ``len(beats)`` frames; write each committed beat as a row
+    ``(time, beat_index, beat_in_bar, bpm, confidence)`` of ``events`` and return their number.
+
+    ``bar`` stacks the bar HMM's belief, prediction and position marginal (padded rows).
+    All state lives in the arguments (``sv`` scalars, the rest arrays); nothing is allocated.
+    """
+    bar_belief, bar_pred = bar[0], bar[1]
+    n_pos = 0
+    for s in range(st_pos.shape[0]):
+        n_pos = max(n_pos, st_pos[s] + 1)
+    pos_prob = bar[2, :n_pos]
+    hop_s = pv[_P_HOP_S]
+    delay_s = pv[_P_DELAY_S]
+    fps = pv[_P_FPS]
+    n_ev = 0
+    for j in range(beats.shape[0]):
+        active = actives[j]
+        k = int(sv[_S_FRAME]) + 1
+        sv[_S_FRAME] = k
+        b = beats[j] if active else 0.0
+        # ring of activations for the bar tracker
+        rp = int(sv[_S_RING_POS])
+        ring_b[rp] = b
+        ring_d[rp] = downs[j] if active else 0.0
+        sv[_S_RING_POS] = (rp + 1) & 63
+        _acf_update(b, pv[_P_TEMPO_ALPHA], t_mean, t_hist, t_pos, t_r)
+        if k % 25 == 0:
+            _update_restart(tf, t_r, int(pv[_P_N_HARMONICS]), pv[_P_TEMPO_WEIGHT])
+        # beat evidence: peak envelope of the activation above its slow running mean (a flat
+        # activation, however high, is no evidence of beats)
+        if k == 0:
+            sv[_S_BASE] = b
+        sv[_S_BASE] += (1.0 - pv[_P_ENV_DECAY]) * (b - sv[_S_BASE])
+        env = max(sv[_S_ENV] * pv[_P_ENV_DECAY], b - sv[_S_BASE])
+        sv[_S_ENV] = env
+        evidence = env >= pv[_P_EVIDENCE_FLOOR]
+        manual = sv[_S_MANUAL_UNTIL] >= (k + 1.0) * hop_s
+        af = pv[_P_ACTIVATION_FLOOR]
+        a = min(max(b, af), 1.0 - af)
+        state = int(sv[_S_STATE])
+        # observations are applied to every sounding frame, except while holding through a
+        # break (then the filter coasts and carries the phase)
+        observe = active and (evidence or state != _HOLDING)
+        eps = 0.0
+        if observe:
+            # re-locking pressure: full restart_prob while the tracked grid predicts the
+            # activation no better than chance, vanishing as its predictions get good
+            # (floored at 1e-12: the restart mass also keeps every state far from denormals)
+            eps = max(1e-12, pv[_P_RESTART_PROB] * min(1.0, math.exp(
+                -pv[_P_RESTART_DECAY] * sv[_S_GAIN] * sv[_S_INTERVAL])))
+        _dbn_step(a, observe, fwd, ti, trans, tf, eps, pv[_P_ONB_SCALE], hist_c,
+                  int(pv[_P_WIN]), out)
+        pwin = out[_O_PWIN]
+        sv[_S_PWIN] = pwin
+        interval = out[_O_INTERVAL]
+        sv[_S_INTERVAL] = interval
+        if observe:
+            # information gain of the tracker's beat prediction over a tempo-only null model
+            onb = (1.0 - a) * pv[_P_ONB_SCALE]
+            pb = out[_O_PBEAT]
+            pi = 1.0 / interval
+            g = math.log((pb * a + (1.0 - pb) * onb) / (pi * a + (1.0 - pi) * onb))
+            sv[_S_GAIN] += (1.0 - pv[_P_GAIN_DECAY]) * (g - sv[_S_GAIN])
+        locked_bpm = sv[_S_LOCKED_BPM]
+        bpm = locked_bpm if locked_bpm > 0.0 else 60.0 * fps / interval
+        sv[_S_BPM] = bpm
+        d_mean = out[_O_DMEAN]
+        t_pred = (k + d_mean + 1.0) * hop_s - delay_s
+        sv[_S_NEXT_BEAT] = t_pred + sv[_S_OFFSET]
+
+        # observe the pending (committed, now past) beat for bars and salience
+        if sv[_S_PENDING] > 0.0 and k >= sv[_S_PENDING_FRAME] + 3:
+            _observe_pending(sv, k, ring_b, ring_d, scratch, bar_pred, st_pos, bar_belief)
+
+        # state machine
+        if (state == _LISTENING or state == _LOST) and evidence:
+            _set_state(sv, _LOCKING)
+            state = _LOCKING
+        if state == _LOCKING:
+            if not evidence and not manual:
+                _set_state(sv, _LOST if sv[_S_WAS_LOCKED] > 0.0 else _LISTENING)
+            else:
+                go = manual
+                if (not go and pwin >= pv[_P_LOCK_THRESHOLD]
+                        and d_mean >= pv[_P_LOOKAHEAD_FRAMES]
+                        and sv[_S_GAIN] * interval >= pv[_P_LOCK_GAIN]):
+                    # periodicity of the tracked tempo (the online tempo's comb score)
+                    scratch[2] = 60.0 * pv[_P_TEMPO_FPS] / bpm
+                    _comb_scores(t_r, scratch[2:3], int(pv[_P_N_HARMONICS]), scratch[3:4])
+                    go = scratch[3] >= pv[_P_LOCK_PERIODICITY]
+                if go:
+                    _set_state(sv, _LOCKED)
+        elif state == _LOCKED:
+            if not evidence and not manual:
+                sv[_S_HOLD_START] = k
+                _set_state(sv, _HOLDING)
+            elif (sv[_S_GAIN] * interval < pv[_P_UNLOCK_GAIN] and not manual
+                  and locked_bpm <= 0.0):
+                if sv[_S_LOW_SINCE] < 0.0:
+                    sv[_S_LOW_SINCE] = k
+                elif (k - sv[_S_LOW_SINCE]) >= pv[_P_UNLOCK_S] * fps:
+                    _set_state(sv, _LOCKING)
+            else:
+                sv[_S_LOW_SINCE] = -1.0
+        elif state == _HOLDING:
+            if evidence or manual:
+                sv[_S_LOW_SINCE] = -1.0
+                _set_state(sv, _LOCKED if (pwin >= pv[_P_UNLOCK_THRESHOLD] or manual)
+                           else _LOCKING)
+            elif (k - sv[_S_HOLD_START]) >= pv[_P_HOLD_S] * fps and locked_bpm <= 0.0:
+                _set_state(sv, _LOST)
+        state = int(sv[_S_STATE])
+        if state != _LOCKED:
+            sv[_S_LOW_SINCE] = -1.0
+
+        # predictive emission
+        if not active or (state != _LOCKED and state != _HOLDING):
+            continue
+        period_s = interval / fps
+        last = sv[_S_LAST_COMMIT]
+        if locked_bpm > 0.0:
+            # locked tempo: a steady clock at the locked period; the tracked phase may pull
+            # each beat by at most `lock_correction` of the period
+            lp = 60.0 / locked_bpm
+            t_lock = last + lp
+            if abs(t_pred - t_lock) < 0.5 * lp:
+                c = pv[_P_LOCK_CORRECTION] * lp
+                t_pred = t_lock + min(max(t_pred - t_lock, -c), c)
+            elif t_pred > t_lock - 0.5 * lp and last > (k + 1.0) * hop_s - 2 * lp:
+                t_pred = t_lock  # no tracked beat near the clock: keep the clock
+            d_mean = (t_pred + delay_s) / hop_s - 1.0 - k
+            period_s = lp
+        if d_mean > pv[_P_LOOKAHEAD_FRAMES]:
+            continue
+        if t_pred < last + pv[_P_MIN_GAP] * period_s:
+            continue
+        # commit the beat
+        if sv[_S_PENDING] > 0.0:
+            _observe_pending(sv, k, ring_b, ring_d, scratch, bar_pred, st_pos, bar_belief)
+        _bar_predict(bar_belief, st_meter, st_pos, pv[_P_BAR_SWITCH], bar_pred, pos_prob)
+        beat_in_bar = 1
+        for q in range(1, n_pos):
+            if pos_prob[q] > pos_prob[beat_in_bar - 1]:
+                beat_in_bar = q + 1
+        sv[_S_PENDING] = 1.0
+        sv[_S_PENDING_FRAME] = k + d_mean
+        sv[_S_LAST_COMMIT] = t_pred
+        idx = sv[_S_BEAT_INDEX]
+        sv[_S_BEAT_INDEX] = idx + 1.0
+        # remember the last _N_RECENT beats (time without nudge, index) in a ring
+        r = int(sv[_S_N_RECENT])
+        recent[r % _N_RECENT, 0] = t_pred
+        recent[r % _N_RECENT, 1] = idx
+        sv[_S_N_RECENT] = r + 1
+        row = events[n_ev]
+        row[0] = t_pred + sv[_S_OFFSET]
+        row[1] = idx
+        row[2] = beat_in_bar
+        row[3] = bpm
+        row[4] = max(0.0, min(1.0, pwin * sv[_S_SALIENCE]))
+        n_ev += 1
+    return n_ev
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -566,8 +803,27 @@ class SilenceGate:
         return out
 
 
+def _sv_field(i: int, doc: str) -> property:
+    """A float attribute stored in the scalar state vector ``_sv`` (shared with the kernel)."""
+    def get(self) -> float:
+        return float(self._sv[i])
+
+    def set(self, v: float) -> None:
+        self._sv[i] = v
+
+    return property(get, set, doc=doc)
+
+
+def _event(row: np.ndarray) -> BeatEvent:
+    return BeatEvent(float(row[0]), int(row[1]), int(row[2]), float(row[3]), float(row[4]))
+
+
 class BeatTracker:
     """Online beat, tempo and bar tracker; one :meth:`process` call per activation frame.
+
+    The per-frame work runs in one numba call (:meth:`process` for one frame, or
+    :meth:`process_sequence` for many: a file); all state lives in preallocated arrays, the
+    scalars in one vector, so the manual-control methods and the kernel share it.
 
     Parameters
     ----------
@@ -584,6 +840,34 @@ class BeatTracker:
     >>> round(events[-1].bpm)
     120
     """
+
+    bpm = _sv_field(_S_BPM, "Current tempo (BPM): the locked tempo, else the tracked one.")
+    p_window = _sv_field(_S_PWIN, "Posterior probability that the next beat is within "
+                                  "``confidence_window_ms`` of its prediction.")
+    next_beat_time = _sv_field(_S_NEXT_BEAT, "Predicted time of the next beat (stream s).")
+    offset_s = _sv_field(_S_OFFSET, "Nudge offset added to every beat time (seconds).")
+    _manual_until = _sv_field(_S_MANUAL_UNTIL, "Stream time until which a tap keeps emitting.")
+    _last_commit = _sv_field(_S_LAST_COMMIT, "Time of the last committed beat (no nudge).")
+
+    @property
+    def frame(self) -> int:
+        """Index of the last processed frame (-1 before the first)."""
+        return int(self._sv[_S_FRAME])
+
+    @property
+    def state(self) -> TrackerState:
+        """Current :class:`TrackerState`."""
+        return TrackerState(int(self._sv[_S_STATE]))
+
+    @property
+    def locked_bpm(self) -> float | None:
+        """The tempo held by :meth:`lock_tempo`, or None."""
+        v = float(self._sv[_S_LOCKED_BPM])
+        return v if v > 0.0 else None
+
+    @locked_bpm.setter
+    def locked_bpm(self, bpm: float | None) -> None:
+        self._sv[_S_LOCKED_BPM] = bpm if bpm else 0.0
 
     def __init__(self, params: TrackerParams = TrackerParams(),
                  frontend: FrontendParams = FrontendParams(),
@@ -624,7 +908,6 @@ class BeatTracker:
         self._lastbuf = np.zeros(nt, np.float64)
         self._half_width = np.maximum(
             0, np.floor(self._intervals * p.beat_region)).astype(np.int64)
-        self._onb_scale = 1.0 / (p.observation_lambda - 1.0)
         self._bpm_grid = 60.0 * fps / self._intervals
         self._prior = self.tempo.prior(self._bpm_grid)
         self._mask = np.ones(nt, np.float64)
@@ -645,24 +928,51 @@ class BeatTracker:
         (self._first, self._intervals, self._c0, self._band_lo, self._band_hi,
          self._half_width, self._win_lo, self._win_hi) = self._ti
         self._tf = np.ascontiguousarray(np.stack([
-            self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass]))
-        self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass = self._tf
+            self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass, self._periods,
+            self._scores, self._prior]))
+        (self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass, self._periods,
+         self._scores, self._prior) = self._tf
         self._out = np.zeros(8, np.float64)
-        self._win = max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))
-        self._env_decay = math.exp(-1.0 / (p.evidence_decay_s * fps))
-        self._gain_decay = math.exp(-1.0 / (p.fit_window_s * fps))
-        self._lookahead_frames = (p.lookahead_ms * 1e-3 + self._delay_s) * fps
-        # bar HMM
+        # parameters of the per-frame kernel
+        pv = np.zeros(_N_P, np.float64)
+        tp = self.tempo.params
+        for i, v in ((_P_EVIDENCE_FLOOR, p.evidence_floor),
+                     (_P_ACTIVATION_FLOOR, p.activation_floor),
+                     (_P_RESTART_PROB, p.restart_prob), (_P_RESTART_DECAY, p.restart_decay),
+                     (_P_LOCK_THRESHOLD, p.lock_threshold), (_P_LOCK_GAIN, p.lock_gain),
+                     (_P_LOCK_PERIODICITY, p.lock_periodicity), (_P_UNLOCK_GAIN, p.unlock_gain),
+                     (_P_UNLOCK_S, p.unlock_s), (_P_UNLOCK_THRESHOLD, p.unlock_threshold),
+                     (_P_HOLD_S, p.hold_s),
+                     (_P_LOOKAHEAD_FRAMES, (p.lookahead_ms * 1e-3 + self._delay_s) * fps),
+                     (_P_MIN_GAP, p.min_gap), (_P_LOCK_CORRECTION, p.lock_correction),
+                     (_P_BAR_SWITCH, p.bar_switch_prob),
+                     (_P_ENV_DECAY, math.exp(-1.0 / (p.evidence_decay_s * fps))),
+                     (_P_GAIN_DECAY, math.exp(-1.0 / (p.fit_window_s * fps))),
+                     (_P_HOP_S, self._hop_s), (_P_DELAY_S, self._delay_s), (_P_FPS, fps),
+                     (_P_ONB_SCALE, 1.0 / (p.observation_lambda - 1.0)),
+                     (_P_WIN, max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))),
+                     (_P_TEMPO_ALPHA, self.tempo._alpha), (_P_TEMPO_FPS, tp.fps),
+                     (_P_N_HARMONICS, tp.n_harmonics), (_P_TEMPO_WEIGHT, p.tempo_weight)):
+            pv[i] = v
+        self._pv = pv
+        self._sv = np.zeros(_N_S, np.float64)
+        # bar HMM: belief, prediction and position marginal stacked (one kernel argument)
         meters = [int(m) for m in p.meters]
         self._st_meter = np.array([m for m in meters for _ in range(m)], np.int64)
         self._st_pos = np.array([q for m in meters for q in range(m)], np.int64)
-        self._bar_belief = np.zeros(len(self._st_meter), np.float64)
-        self._bar_pred = np.zeros_like(self._bar_belief)
-        self._pos_prob = np.zeros(max(meters), np.float64)
+        self._bar = np.zeros((3, len(self._st_meter)), np.float64)
+        self._bar_belief, self._bar_pred = self._bar[0], self._bar[1]
+        self._pos_prob = self._bar[2, :max(meters)]
         # activation ring (for the bar observation and salience)
         self._ring_b = np.zeros(64, np.float64)  # size 64: index arithmetic uses & 63
         self._ring_d = np.zeros(64, np.float64)
-        self._ring_out = np.zeros(2, np.float64)
+        self._scratch = np.zeros(8, np.float64)
+        self._recent = np.zeros((_N_RECENT, 2), np.float64)  # (time without nudge, index)
+        # one-frame buffers of process()
+        self._in_b = np.zeros(1, np.float64)
+        self._in_d = np.zeros(1, np.float64)
+        self._in_a = np.ones(1, np.bool_)
+        self._ev1 = np.zeros((1, 5), np.float64)
         self._taps: list[float] = []
         self.reset()
 
@@ -678,40 +988,20 @@ class BeatTracker:
         self._bar_belief[:] = 1.0 / len(self._bar_belief)
         self._ring_b[:] = 0.0
         self._ring_d[:] = 0.0
-        self._ring_pos = 0
-        self.frame = -1  # index of the last processed frame
-        self.state = TrackerState.LISTENING
-        self._was_locked = False
-        self._env = 0.0
-        self._base = 0.0
-        self._gain = 0.0
-        self._interval = 50.0
-        self._state_since = 0
-        self._low_since = -1
-        self._hold_start = 0
-        self._manual_until = -1.0
-        self._last_commit = -1e9
-        self._beat_index = 0
-        self._pending = False
-        self._pending_frame = 0.0
-        self._salience = 0.0
-        self._recent: list[tuple[float, int]] = []  # (time without nudge, beat_index)
-        self._bar_ref = -1  # beat_index the bar belief refers to
-        self.offset_s = 0.0
-        self.locked_bpm: float | None = None
-        self._window_bpm: tuple[float, float] | None = None
+        sv = self._sv
+        sv[:] = 0.0
+        sv[_S_FRAME] = -1.0
+        sv[_S_STATE] = float(TrackerState.LISTENING)
+        sv[_S_INTERVAL] = 50.0
+        sv[_S_LOW_SINCE] = -1.0
+        sv[_S_MANUAL_UNTIL] = -1.0
+        sv[_S_LAST_COMMIT] = -1e9
+        sv[_S_NEXT_BEAT] = math.nan
         self._taps = []
-        self.p_window = 0.0
-        self.bpm = 0.0
-        self.next_beat_time = float("nan")
 
     def _refresh_restart(self) -> None:
-        self.tempo.scores_at_periods(self._periods, self._scores)
-        _restart_weights(self._scores, self._prior, self._mask, 0.05, self._restart_t)
-        if self._restart_t.sum() <= 0:
-            self._mask[:] = 1.0
-            _restart_weights(self._scores, self._prior, self._mask, 0.05, self._restart_t)
-        _tempo_weights(self._restart_t, self.params.tempo_weight, self._tw)
+        _update_restart(self._tf, self.tempo._r, self.tempo.params.n_harmonics,
+                        self.params.tempo_weight)
 
     def _seed_from_restart(self) -> None:
         for i, (f, n) in enumerate(zip(self._first, self._intervals)):
@@ -733,19 +1023,18 @@ class BeatTracker:
         """Stream time of (fractional) frame ``k`` (same as ``FrontendParams.frame_time``)."""
         return (k + 1.0) * self._hop_s - self._delay_s
 
-    # ---------------------------------------------------------------------------------------
-    def _now(self, frame: int) -> float:
-        """Stream time of the newest sample when ``frame`` was produced."""
-        return (frame + 1.0) * self._hop_s
-
     def _set_state(self, st: TrackerState) -> None:
-        if st != self.state:
-            self.state = st
-            self._state_since = self.frame
-            if st == TrackerState.LOCKED:
-                self._was_locked = True
-                if self._salience <= 0.0:
-                    self._salience = min(1.0, self._env)
+        _set_state(self._sv, int(st))
+
+    def _run(self, beat: np.ndarray, downbeat: np.ndarray, active: np.ndarray,
+             events: np.ndarray) -> int:
+        """The kernel over these frames; committed beats as rows of ``events``; their number."""
+        n = _track(beat, downbeat, active, self._sv, self._pv, self._fwd, self._ti, self._trans,
+                   self._tf, self._hist_c, self._out, self.tempo._mean, self.tempo._hist,
+                   self.tempo._pos, self.tempo._r, self._bar, self._st_meter, self._st_pos,
+                   self._ring_b, self._ring_d, self._scratch, self._recent, events)
+        self.tempo.frames_done += len(beat)
+        return n
 
     def process(self, beat: float, downbeat: float = 0.0, active: bool = True) -> BeatEvent | None:
         """Consume one frame of activations; return the beat committed at this frame, if any.
@@ -753,118 +1042,27 @@ class BeatTracker:
         ``active=False`` marks a silent frame (from :class:`SilenceGate`): it counts as no beat
         evidence and no beat is emitted.
         """
-        p = self.params
-        self.frame += 1
-        k = self.frame
-        b = float(beat) if active else 0.0
-        # ring of activations for the bar tracker
-        rp = self._ring_pos
-        self._ring_b[rp] = b
-        self._ring_d[rp] = float(downbeat) if active else 0.0
-        self._ring_pos = (rp + 1) & 63
-        tempo = self.tempo
-        _acf_update(b, tempo._alpha, tempo._mean, tempo._hist, tempo._pos, tempo._r)
-        tempo.frames_done += 1
-        if k % 25 == 0:
-            self._refresh_restart()
-        # beat evidence: peak envelope of the activation above its slow running mean (a flat
-        # activation, however high, is no evidence of beats)
-        if k == 0:
-            self._base = b
-        self._base += (1.0 - self._env_decay) * (b - self._base)
-        env = self._env * self._env_decay
-        c = b - self._base
-        env = max(env, c)
-        self._env = env
-        evidence = env >= p.evidence_floor
-        manual = self._manual_until >= (k + 1.0) * self._hop_s
-        a = min(max(b, p.activation_floor), 1.0 - p.activation_floor)
-        out = self._out
-        # observations are applied to every sounding frame, except while holding through a
-        # break (then the filter coasts and carries the phase)
-        observe = active and (evidence or self.state != TrackerState.HOLDING)
-        eps = 0.0
-        if observe:
-            # re-locking pressure: full restart_prob while the tracked grid predicts the
-            # activation no better than chance, vanishing as its predictions get good
-            # (floored at 1e-12: the restart mass also keeps every state far from denormals)
-            eps = max(1e-12, p.restart_prob * min(1.0, math.exp(-p.restart_decay * self._gain *
-                                                                 self._interval)))
-        _dbn_step(a, observe, self._fwd, self._ti, self._trans, self._tf, eps, self._onb_scale,
-                  self._hist_c, self._win, out)
-        pwin = out[2]  # _O_PWIN
-        self.p_window = pwin
-        interval = out[3]  # _O_INTERVAL
-        self._interval = interval
-        if observe:
-            # information gain of the tracker's beat prediction over a tempo-only null model
-            onb = (1.0 - a) * self._onb_scale
-            pb = out[6]  # _O_PBEAT
-            pi = 1.0 / interval
-            g = math.log((pb * a + (1.0 - pb) * onb) / (pi * a + (1.0 - pi) * onb))
-            self._gain += (1.0 - self._gain_decay) * (g - self._gain)
-        self.bpm = self.locked_bpm if self.locked_bpm else 60.0 * self.fps / interval
-        d_mean = out[1]  # _O_DMEAN
-        t_pred = (k + d_mean + 1.0) * self._hop_s - self._delay_s
-        self.next_beat_time = t_pred + self.offset_s
+        self._in_b[0] = beat
+        self._in_d[0] = downbeat
+        self._in_a[0] = active
+        if self._run(self._in_b, self._in_d, self._in_a, self._ev1):
+            return _event(self._ev1[0])
+        return None
 
-        # observe the pending (committed, now past) beat for bars and salience
-        if self._pending and k >= self._pending_frame + 3:
-            self._observe_pending(k)
+    def process_sequence(self, beat: np.ndarray, downbeat: np.ndarray | None = None,
+                         active: np.ndarray | None = None) -> list[BeatEvent]:
+        """Consume many frames in one kernel call (a file); return all events.
 
-        # state machine
-        if self.state in (TrackerState.LISTENING, TrackerState.LOST) and evidence:
-            self._set_state(TrackerState.LOCKING)
-        if self.state == TrackerState.LOCKING:
-            if not evidence and not manual:
-                self._set_state(TrackerState.LOST if self._was_locked else TrackerState.LISTENING)
-            elif (pwin >= p.lock_threshold and d_mean >= self._lookahead_frames
-                  and self._gain * interval >= p.lock_gain
-                  and self.tempo.score(self.bpm) >= p.lock_periodicity) or manual:
-                self._set_state(TrackerState.LOCKED)
-        elif self.state == TrackerState.LOCKED:
-            if not evidence and not manual:
-                self._hold_start = k
-                self._set_state(TrackerState.HOLDING)
-            elif (self._gain * interval < p.unlock_gain and not manual
-                  and self.locked_bpm is None):
-                if self._low_since < 0:
-                    self._low_since = k
-                elif (k - self._low_since) >= p.unlock_s * self.fps:
-                    self._set_state(TrackerState.LOCKING)
-            else:
-                self._low_since = -1
-        elif self.state == TrackerState.HOLDING:
-            if evidence or manual:
-                self._low_since = -1
-                self._set_state(TrackerState.LOCKED if (pwin >= p.unlock_threshold or manual)
-                                else TrackerState.LOCKING)
-            elif (k - self._hold_start) >= p.hold_s * self.fps and self.locked_bpm is None:
-                self._set_state(TrackerState.LOST)
-        if self.state != TrackerState.LOCKED:
-            self._low_since = -1
-
-        # predictive emission
-        if not active or self.state not in (TrackerState.LOCKED, TrackerState.HOLDING):
-            return None
-        period_s = interval / self.fps
-        if self.locked_bpm is not None:
-            # locked tempo: a steady clock at the locked period; the tracked phase may pull
-            # each beat by at most `lock_correction` of the period
-            lp = 60.0 / self.locked_bpm
-            t_lock = self._last_commit + lp
-            if abs(t_pred - t_lock) < 0.5 * lp:
-                c = p.lock_correction * lp
-                t_pred = t_lock + min(max(t_pred - t_lock, -c), c)
-            elif t_pred > t_lock - 0.5 * lp and self._last_commit > self._now(k) - 2 * lp:
-                t_pred = t_lock  # no tracked beat near the clock: keep the clock
-            d_mean = (t_pred + self._delay_s) / self._hop_s - 1.0 - k
-            period_s = lp
-        if d_mean > self._lookahead_frames:
-            return None
-        if t_pred < self._last_commit + p.min_gap * period_s:
-            return None
-        return self._commit(k, t_pred, d_mean, pwin)
+        The same events and final state as :meth:`process` on each frame in turn.
+        """
+        beat = np.ascontiguousarray(beat, np.float64)
+        downbeat = (np.zeros_like(beat) if downbeat is None
+                    else np.ascontiguousarray(downbeat, np.float64))
+        active = (np.ones(len(beat), np.bool_) if active is None
+                  else np.ascontiguousarray(active, np.bool_))
+        events = np.zeros((len(beat), 5), np.float64)  # at most one beat per frame
+        n = self._run(beat, downbeat, active, events)
+        return [_event(r) for r in events[:n]]
 
     def commit_due(self) -> float:
         """Stream time of the newest sample with which the next beat not yet committed will
@@ -881,39 +1079,11 @@ class BeatTracker:
             t = self._last_commit + period
         return t - self.params.lookahead_ms * 1e-3
 
-    def _commit(self, k: int, t_pred: float, d_mean: float, pwin: float) -> BeatEvent:
-        if self._pending:
-            self._observe_pending(k)
-        _bar_predict(self._bar_belief, self._st_meter, self._st_pos, self.params.bar_switch_prob,
-                     self._bar_pred, self._pos_prob)
-        beat_in_bar = int(np.argmax(self._pos_prob)) + 1
-        self._pending = True
-        self._pending_frame = k + d_mean
-        self._last_commit = t_pred
-        idx = self._beat_index
-        self._beat_index += 1
-        self._recent.append((t_pred, idx))
-        if len(self._recent) > 8:
-            del self._recent[0]
-        conf = max(0.0, min(1.0, pwin * self._salience))
-        return BeatEvent(float(t_pred + self.offset_s), idx, beat_in_bar, float(self.bpm),
-                         float(conf))
-
-    def _observe_pending(self, k: int) -> None:
-        """Bar HMM update and salience from the activations around the pending beat."""
-        back_centre = k - self._pending_frame
-        lo = int(math.floor(back_centre - 3))
-        hi = int(math.ceil(back_centre + 4))
-        _ring_max(self._ring_b, self._ring_d, self._ring_pos, max(0, lo), hi, self._ring_out)
-        mb, md = self._ring_out[0], self._ring_out[1]
-        x = md / mb if mb > 1e-3 else 0.5
-        x = min(max(x, 0.0), 1.0)
-        strength = min(1.0, mb / 0.3)
-        x = 0.5 + (x - 0.5) * strength * 0.9
-        _bar_update(self._bar_pred, self._st_pos, x, self._bar_belief)
-        self._bar_ref = self._beat_index - 1
-        self._salience = 0.65 * self._salience + 0.35 * mb
-        self._pending = False
+    def _recent_beats(self) -> list[tuple[float, int]]:
+        """The last emitted beats, oldest first: (time without nudge, beat_index)."""
+        n = int(self._sv[_S_N_RECENT])
+        return [(float(self._recent[i % _N_RECENT, 0]), int(self._recent[i % _N_RECENT, 1]))
+                for i in range(max(0, n - _N_RECENT), n)]
 
     # --------------------------------------------------------------------------- manual API
     def _grid_to(self, period_s: float, beat_time: float, spread: float = 1.0) -> None:
@@ -984,7 +1154,6 @@ class BeatTracker:
             order = np.argsort(np.abs(self._intervals - c))
             mask[order[:2]] = 1.0
         self._mask[:] = mask
-        self._window_bpm = (lo_bpm, hi_bpm)
         self._refresh_restart()
 
     def _current_grid(self) -> tuple[float, float]:
@@ -1036,7 +1205,6 @@ class BeatTracker:
     def release_tempo(self) -> None:
         """Undo :meth:`lock_tempo`, :meth:`half` and :meth:`double`: the full tempo range again."""
         self.locked_bpm = None
-        self._window_bpm = None
         self._mask[:] = 1.0
         self._refresh_restart()
 
@@ -1046,7 +1214,7 @@ class BeatTracker:
         """"This is beat one": the beat nearest stream time ``t`` (default: the last emitted beat)
         becomes a downbeat and the following beats count from it. Returns that beat's index."""
         period_s = 60.0 / self.bpm if self.bpm > 0 else 0.5
-        cands = list(self._recent)
+        cands = self._recent_beats()
         if cands:
             cands.append((cands[-1][0] + period_s, cands[-1][1] + 1))
         if not cands:
@@ -1056,7 +1224,7 @@ class BeatTracker:
                 if q == int(m) - 1:
                     self._bar_belief[s] = 1.0
             self._bar_belief /= self._bar_belief.sum()
-            return self._beat_index
+            return int(self._sv[_S_BEAT_INDEX])
         if t is None:
             j = cands[-2][1] if len(cands) > 1 else cands[-1][1]
         else:
@@ -1064,7 +1232,8 @@ class BeatTracker:
             j = min(cands, key=lambda c: abs(c[0] - tt))[1]
         # belief refers to beat `ref` (the last observed one); if a beat is pending the belief
         # is before it. Position of the reference beat relative to downbeat j:
-        ref = self._beat_index - 1 - (1 if self._pending else 0)
+        pending = self._sv[_S_PENDING] > 0.0
+        ref = int(self._sv[_S_BEAT_INDEX]) - 1 - (1 if pending else 0)
         meter_mass = {}
         for s, m in enumerate(self._st_meter):
             meter_mass[int(m)] = meter_mass.get(int(m), 0.0) + self._bar_belief[s]
@@ -1073,27 +1242,7 @@ class BeatTracker:
             if q == (ref - j) % int(m):
                 self._bar_belief[s] = max(meter_mass[int(m)], 1e-3)
         self._bar_belief /= self._bar_belief.sum()
-        if self._pending:
+        if pending:
             _bar_predict(self._bar_belief, self._st_meter, self._st_pos,
                          self.params.bar_switch_prob, self._bar_pred, self._pos_prob)
         return int(j)
-
-    # --------------------------------------------------------------------------- helpers
-    def process_sequence(self, beat: np.ndarray, downbeat: np.ndarray | None = None,
-                         active: np.ndarray | None = None) -> list[BeatEvent]:
-        """Run :meth:`process` over arrays of frames; return all events (file use)."""
-        beat = np.asarray(beat, np.float64)
-        downbeat = np.zeros_like(beat) if downbeat is None else np.asarray(downbeat, np.float64)
-        events = []
-        proc = self.process
-        if active is None:
-            for b, d in zip(beat.tolist(), downbeat.tolist()):
-                e = proc(b, d)
-                if e is not None:
-                    events.append(e)
-        else:
-            for b, d, g in zip(beat.tolist(), downbeat.tolist(), np.asarray(active).tolist()):
-                e = proc(b, d, g)
-                if e is not None:
-                    events.append(e)
-        return events

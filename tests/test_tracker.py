@@ -352,6 +352,40 @@ def test_reset_and_determinism():
     assert isinstance(e1[0], BeatEvent)
 
 
+def test_block_path_equals_frame_by_frame():
+    """``process_sequence`` (one kernel call for many frames, the file path) gives the same
+    events and the same state as ``process`` frame by frame (the live path), across block
+    boundaries, silent frames and a manual call between blocks. (Equal to rounding: inside a
+    block the compiler may fuse floating-point operations across frames.)"""
+
+    def same(a, b):
+        assert len(a) == len(b)
+        assert [(e.beat_index, e.beat_in_bar) for e in a] == [(e.beat_index, e.beat_in_bar)
+                                                             for e in b]
+        np.testing.assert_allclose(np.array(a)[:, [0, 3, 4]], np.array(b)[:, [0, 3, 4]],
+                                   rtol=1e-9, atol=1e-9)
+
+    truth = np.concatenate([beat_times(100.0, 0.5, 12.0), beat_times(130.0, 12.0, 24.0)])
+    beat, down = activations(truth, 24.0)
+    active = np.ones(len(beat), bool)
+    active[900:1000] = False
+    one, blocks = BeatTracker(), BeatTracker()
+    e_one, _ = run(one, beat[:1500], down[:1500], active[:1500])
+    e_blk = []
+    for s, e in ((0, 1), (1, 700), (700, 1500)):
+        e_blk += blocks.process_sequence(beat[s:e], down[s:e], active[s:e])
+    assert len(e_one) > 20
+    same(e_one, e_blk)
+    for tr in (one, blocks):
+        tr.lock_tempo(130.0)
+    e_one += run(one, beat[1500:], down[1500:], active[1500:])[0]
+    e_blk += blocks.process_sequence(beat[1500:], down[1500:], active[1500:])
+    same(e_one, e_blk)
+    assert (one.state, one.frame) == (blocks.state, blocks.frame)
+    assert one.bpm == pytest.approx(blocks.bpm) and one.p_window == pytest.approx(blocks.p_window)
+    assert one.tempo.frames_done == blocks.tempo.frames_done == len(beat)
+
+
 def test_per_frame_cost_is_small():
     truth = beat_times(128.0, 0.5, 30.0)
     beat, down = activations(truth, 30.0)

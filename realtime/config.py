@@ -126,6 +126,7 @@ OSC_TARGET_KEYS: dict[str, Key] = {
     "messages": Key((list,), ["beat", "downbeat", "bpm", "phase", "candidates", "state",
                               "level"]),
     "latency_ms": Key(NUM, 0.0, _range(-1000, 1000)),
+    "min_confidence": Key(NUM, 0.0, _range(0, 1)),
 }
 OSC_MESSAGES = ("beat", "downbeat", "bpm", "phase", "candidates", "state", "level")
 

@@ -122,7 +122,8 @@ class Outputs:
             from .osc_out import OscOutput, OscTarget
             try:
                 targets = [OscTarget(host=t["host"], port=t["port"], prefix=t["prefix"],
-                                     messages=tuple(t["messages"]), latency_ms=t["latency_ms"])
+                                     messages=tuple(t["messages"]), latency_ms=t["latency_ms"],
+                                     min_confidence=t["min_confidence"])
                            for t in osc["target"]] if osc["enabled"] else []
                 self.osc = OscOutput(targets, osc["phase_rate"], osc["level_rate"],
                                      osc["bpm_interval"])

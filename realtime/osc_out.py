@@ -45,13 +45,17 @@ MESSAGES = ("beat", "downbeat", "bpm", "phase", "candidates", "state", "level")
 
 @dataclass(frozen=True)
 class OscTarget:
-    """One receiver: where, which messages, and its own latency offset (ms, negative = early)."""
+    """One receiver: where, which messages, its own latency offset (ms, negative = early), and
+    the least confidence of the beats it gets (``/beat`` and ``/downbeat``; 0 = every beat):
+    the tracker also emits low-confidence beats, on expressive music and on aperiodic sound
+    such as speech (BENCHMARKS.md), and a lighting rig may rather stay dark then."""
 
     host: str = "127.0.0.1"
     port: int = 9000
     prefix: str = "/beatd"
     messages: tuple[str, ...] = MESSAGES
     latency_ms: float = 0.0
+    min_confidence: float = 0.0
 
 
 _HEADS: dict[tuple[str, str], bytes] = {}
@@ -225,6 +229,8 @@ class OscOutput:
     def _enqueue_beat(self, beat: Beat) -> None:
         wall = time.time() - time.monotonic()
         for s in self.sinks:
+            if beat.confidence < s.target.min_confidence:
+                continue
             p = s.target.prefix
             when = beat.when + s.target.latency_ms / 1000.0
             epoch = (beat.when + wall, "d")

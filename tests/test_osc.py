@@ -157,3 +157,26 @@ def test_encoder_matches_python_osc():
         assert dgram == ref.build().dgram
         parsed = OscMessage(dgram)
         assert parsed.address == addr and len(parsed.params) == len(args)
+
+
+def test_min_confidence_mutes_unsure_beats_for_that_target_only(tmp_path):
+    """A target with ``min_confidence`` gets /beat and /downbeat only for beats at least that
+    confident; the other target gets every beat, and the periodic messages go to both."""
+    (pa, a), (pb, b) = (osc_receiver(tmp_path, n) for n in "ab")
+    out = OscOutput([OscTarget(port=pa),
+                     OscTarget(port=pb, min_confidence=0.5)], phase_rate=0.0)
+    out.start()
+    t0 = time.monotonic() + 0.3
+    conf = [0.9, 0.1, 0.6, 0.49, 0.5, 0.2, 0.8, 0.05]
+    out.publish(Status(state="locked", bpm=240.0, confidence=0.9, last_beat_when=t0,
+                       period=0.25, beat_in_bar=1))
+    for k, c in enumerate(conf):
+        out.schedule(Beat(when=t0 + 0.25 * k, beat_index=k, beat_in_bar=k % 4 + 1, bpm=240.0,
+                          confidence=c))
+    time.sleep(t0 + 2.3 - time.monotonic())
+    out.close()
+    ra, rb = a.stop(), b.stop()
+    assert [m[2] for m in ra if m[1] == "/beatd/beat"] == list(range(8))
+    assert [m[2] for m in rb if m[1] == "/beatd/beat"] == [0, 2, 4, 6]
+    assert [m[2] for m in rb if m[1] == "/beatd/downbeat"] == [0, 4]
+    assert any(m[1] == "/beatd/bpm" for m in rb)

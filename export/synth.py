@@ -443,17 +443,22 @@ def render_harmony(rng, buf: Buffer, sc: Scene, end: float, parts: set[str], act
         buf.y += gains["pad"] * 0.4 * _lowpass(pad_buf, rng.uniform(800, 5000))
 
 
+def _talk(rng, buf: Buffer, end: float, f0: float, yell: bool, gain: float) -> None:
+    """Unrhythmic talk: syllables one after another with random gaps and pauses."""
+    t = 0.0
+    while t < end:
+        x = syllable(rng, f0 * rng.uniform(0.8, 1.25), yell)
+        buf.add(x, t, gain * rng.uniform(0.5, 1.0))
+        t += x.size / SR + rng.exponential(0.12) + (rng.random() < 0.1) * rng.uniform(0.3, 1.2)
+
+
 def render_voice(rng, buf: Buffer, sc: Scene, end: float, active, rhythmic: bool = True) -> None:
     """Rhythmic speech/yelling bursts on beats and 8ths (rap/chant-like), or unrhythmic talk."""
     f0 = rng.uniform(90, 300)
     yell = rng.random() < 0.35
     g = rng.uniform(0.2, 0.7)
     if not rhythmic:
-        t = 0.0
-        while t < end:
-            x = syllable(rng, f0 * rng.uniform(0.8, 1.25), yell)
-            buf.add(x, t, g * rng.uniform(0.5, 1.0))
-            t += x.size / SR + rng.exponential(0.12) + (rng.random() < 0.1) * rng.uniform(0.3, 1.2)
+        _talk(rng, buf, end, f0, yell, g)
         return
     grid8 = sub_times(sc.beats, 2, sc.swing)
     density = rng.uniform(0.3, 0.9)
@@ -486,6 +491,54 @@ def render_claps(rng, buf: Buffer, sc: Scene, end: float) -> None:
             continue
         for p in range(n_people):
             buf.add(claps[p % len(claps)], t + rng.normal(0, spread), rng.uniform(0.3, 0.6) / np.sqrt(n_people))
+
+
+NO_BEAT_KINDS = ("white noise", "pink noise", "hum", "talk", "claps out of time", "clicks")
+
+
+def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
+    """Audio with no beat in it, at ``SR``, for checking that a tracker stays quiet.
+
+    ``kind``: one of :data:`NO_BEAT_KINDS`: white or pink noise (-25 dBFS RMS), mains hum with
+    its harmonics and a little hiss, unrhythmic talk (:func:`syllable` s at speech rate), one to
+    four people clapping at random (Poisson, 3.5 claps per second in all) and sharp clicks at
+    random times (typing, footsteps; 3.5 per second). The event kinds are at -20 dBFS RMS or
+    peaks of -1 dBFS, whichever is lower.
+
+    Examples
+    --------
+    >>> y = no_beat_audio("talk", 5.0, seed=1)
+    >>> y.shape, y.dtype
+    ((220500,), dtype('float32'))
+    """
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    buf = Buffer(n)
+    if kind in ("white noise", "pink noise"):
+        y = _noise(rng, n, kind.split()[0]) * 10 ** (-25 / 20)
+        return y.astype(np.float32)
+    if kind == "hum":
+        t = np.arange(n) / SR
+        y = sum(a * np.sin(2 * np.pi * 50.0 * h * t) for h, a in ((1, 1.0), (2, 0.4), (3, 0.2)))
+        return (0.02 * y + 0.002 * rng.standard_normal(n)).astype(np.float32)
+    if kind == "talk":
+        _talk(rng, buf, seconds, rng.uniform(90, 300), rng.random() < 0.35, 1.0)
+    elif kind in ("claps out of time", "clicks"):
+        hands = [clap(rng) for _ in range(int(rng.integers(1, 5)))]
+        t = rng.exponential(1 / 3.5)
+        while t < seconds:
+            if kind == "clicks":
+                d = int(0.02 * SR)
+                x = rng.standard_normal(d) * np.exp(-np.arange(d) / (0.003 * SR))
+            else:
+                x = hands[int(rng.integers(len(hands)))]
+            buf.add(x, t, rng.uniform(0.3, 1.0))
+            t += rng.exponential(1 / 3.5)
+    else:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(NO_BEAT_KINDS)}")
+    y = buf.y
+    rms, peak = float(np.sqrt(np.mean(y ** 2))), float(np.abs(y).max())
+    return (y * min(0.1 / max(rms, 1e-12), 0.9 / max(peak, 1e-12))).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ recording chain

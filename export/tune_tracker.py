@@ -11,6 +11,9 @@ Usage::
         --set lock_threshold=0.5,0.4,0.3 --set restart_prob=0.001,0.003
 
 Every combination of the ``--set`` values is run (the first value of each is the baseline).
+Each row also counts the beats emitted where there is none: on random activations
+(:func:`noise_activations`, must be 0) and on audio without a beat run through the network
+(:func:`no_beat_activations`: noise, hum, talk, claps and clicks at random times; per minute).
 """
 from __future__ import annotations
 
@@ -152,6 +155,28 @@ def noise_beats(params: TrackerParams) -> int:
                for b in noise_activations())
 
 
+def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3) -> list[np.ndarray]:
+    """The network's activations [T, 2] of :func:`export.synth.no_beat_audio`: every kind with
+    ``seeds`` seeds (the noises and the hum once), ``seconds`` each."""
+    from export.synth import NO_BEAT_KINDS, SR, no_beat_audio
+    from realtime.frontend import Frontend
+
+    assert SR == D.PARAMS.sample_rate
+    net = BeatNetwork(model)
+    out = []
+    for kind in NO_BEAT_KINDS:
+        for seed in range(1 if kind in ("white noise", "pink noise", "hum") else seeds):
+            y = no_beat_audio(kind, seconds, seed)
+            out.append(net.process_sequence(Frontend(net.params).process_signal(y)))
+    return out
+
+
+def beats_per_minute(params: TrackerParams, acts: list[np.ndarray]) -> float:
+    """Mean beats per minute the tracker emits on ``acts`` (all false: there is no beat)."""
+    n = sum(len(BeatTracker(params).process_sequence(a[:, 0], a[:, 1])) for a in acts)
+    return n / (sum(len(a) for a in acts) / D.PARAMS.frame_rate / 60.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/beatd_gru.onnx")
@@ -183,14 +208,15 @@ def main() -> None:
     asap = asap_val(a.model) if a.asap else []
     if asap:
         print(f"# and {len(asap)} ASAP validation excerpts\n")
+    no_beat = no_beat_activations(a.model)
     keys = list(grid)
     cols = ["F", "AMLt", "median lock s", "locked", "downbeat F"]
     if synth:
         cols += [f"L{lv} F", f"L{lv} AMLt", f"L{lv} lock s"]
     if asap:
         cols += ["ASAP F", "ASAP AMLt", "ASAP locked"]
-    print("| " + " | ".join(keys + cols + ["beats on noise"]) + " |")
-    print("|" + "---|" * (len(keys) + len(cols) + 1))
+    print("| " + " | ".join(keys + cols + ["beats on noise", "beats/min on no-beat audio"]) + " |")
+    print("|" + "---|" * (len(keys) + len(cols) + 2))
     fmt_lock = lambda x: "never" if not math.isfinite(x) else f"{x:.2f}"
     for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
         params = replace(TrackerParams(), **dict(zip(keys, combo)))
@@ -207,6 +233,7 @@ def main() -> None:
             q = score(params, asap)
             row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", f"{q['locked']:.2f}"]
         row.append(str(noise_beats(params)))
+        row.append(f"{beats_per_minute(params, no_beat):.1f}")
         print("| " + " | ".join(row) + " |", flush=True)
 
 

@@ -102,6 +102,18 @@ def test_no_beats_from_silence_or_noise(kind):
         assert analyze_signal(y, net, gate_db=None).events == []
 
 
+@pytest.mark.parametrize("kind", ["white noise", "pink noise", "hum"])
+def test_no_beats_from_steady_noise_above_the_gate(kind):
+    """Noise at -25 dBFS and mains hum (``export.synth.no_beat_audio``), well above the level
+    gate, through the shipped network: there is no beat, so none may come out. (Sound with
+    onsets at random times still gives some: bench/bench_false_beats.py.)"""
+    from export.synth import no_beat_audio
+    from realtime.network import BeatNetwork, default_model_path
+
+    y = no_beat_audio(kind, 20.0, seed=0)
+    assert analyze_signal(y, BeatNetwork(default_model_path())).events == []
+
+
 def test_gate_stops_beats_when_the_music_stops():
     y, truth = click_audio(120.0, 8.0)
     y = np.concatenate([y, np.zeros(6 * SR, np.float32)])

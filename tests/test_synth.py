@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from export.synth import LEVELS, SR, generate_track, rubato_grid
+from export.synth import LEVELS, NO_BEAT_KINDS, SR, generate_track, no_beat_audio, rubato_grid
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -28,3 +28,15 @@ def test_ensemble_level_has_no_drums_and_expressive_timing():
     assert info["tempo_mode"] == "rubato"
     assert ibi.std() / ibi.mean() > 0.01          # the tempo wanders
     assert 60 / ibi.max() > 50 * 0.5 and 60 / ibi.min() < 160 * 1.6
+
+
+def test_no_beat_audio_kinds():
+    for kind in NO_BEAT_KINDS:
+        y = no_beat_audio(kind, 3.0, seed=2)
+        assert y.dtype == np.float32 and y.shape == (3 * SR,)
+        assert np.all(np.isfinite(y)) and np.abs(y).max() <= 1.0
+        rms_db = 10 * np.log10(np.mean(y.astype(np.float64) ** 2))
+        assert -45.0 < rms_db < -19.0, (kind, rms_db)
+        np.testing.assert_array_equal(y, no_beat_audio(kind, 3.0, seed=2))   # deterministic
+    with pytest.raises(ValueError, match="unknown kind"):
+        no_beat_audio("applause", 1.0)

@@ -189,6 +189,30 @@ def test_periodicity_condition_is_what_keeps_random_activations_from_locking():
     assert noise_beats(replace(TrackerParams(), lock_periodicity=0.0)) > 0
 
 
+def test_stops_when_the_beat_gives_way_to_random_onsets():
+    """A steady beat, then onsets at random (Poisson) times, as when a song gives way to talk or
+    clapping out of time: the grid now predicts worse than chance, so the tracker stops emitting
+    within a few seconds (``unlock_gain``) instead of ticking on; with unlocking off it would
+    tick on to the end."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(3)
+    clicks = 10.0 + np.cumsum(rng.exponential(1 / 3.5, 200))
+    times = np.concatenate([beat_times(120.0, 0.5, 10.0), clicks[clicks < 40.0]])
+    beat, down = activations(times, 40.0, meter=0)
+    for params, stops in ((TrackerParams(), True),
+                          (replace(TrackerParams(), unlock_gain=-np.inf), False)):
+        tr = BeatTracker(params)
+        events, frames = run(tr, beat, down)
+        est = np.array([e.time for e in events])
+        assert len(est[est < 10.0]) >= 15          # the steady part is tracked
+        late = est[est > 16.0]
+        if stops:
+            assert len(late) == 0 and tr.state != TrackerState.LOCKED
+        else:
+            assert len(late) > 30
+
+
 def test_silence_gate_mutes_beats():
     truth = beat_times(120.0, 0.5, 10.0)
     beat, down = activations(truth, 10.0)

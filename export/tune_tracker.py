@@ -155,9 +155,12 @@ def noise_beats(params: TrackerParams) -> int:
                for b in noise_activations())
 
 
-def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3) -> list[np.ndarray]:
+def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3,
+                        first_seed: int = 100) -> list[np.ndarray]:
     """The network's activations [T, 2] of :func:`export.synth.no_beat_audio`: every kind with
-    ``seeds`` seeds (the noises and the hum once), ``seconds`` each."""
+    ``seeds`` seeds from ``first_seed`` (the noises and the hum once), ``seconds`` each. Other
+    seeds than ``bench/bench_false_beats.py`` uses (0, 1, 2), so that the bench reports on
+    signals no setting was chosen on."""
     from export.synth import NO_BEAT_KINDS, SR, no_beat_audio
     from realtime.frontend import Frontend
 
@@ -166,7 +169,7 @@ def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3) -> li
     out = []
     for kind in NO_BEAT_KINDS:
         for seed in range(1 if kind in ("white noise", "pink noise", "hum") else seeds):
-            y = no_beat_audio(kind, seconds, seed)
+            y = no_beat_audio(kind, seconds, first_seed + seed)
             out.append(net.process_sequence(Frontend(net.params).process_signal(y)))
     return out
 

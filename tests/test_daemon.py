@@ -160,14 +160,20 @@ def test_live_beats_reach_osc_and_midi_on_the_beat(tmp_path, jack_server, beatd_
     kinds = [m[1] for m in got_midi]
     assert "start" in kinds and kinds.count("clock") > 24 * 8 and "stop" in kinds
     clocks = np.array([m[0] for m in got_midi if m[1] == "clock"])
-    # ... at the tempo of the beats as heard, on the same (wall) clock and over the same span:
-    # the dummy JACK driver's audio clock runs a few % slow on a loaded machine and now and then
-    # stalls (shifting every later beat); the MIDI clock follows the beats as heard, not the
-    # nominal BPM. Pulses between the 9th-last and the last beat, their mean spacing (JACK MIDI
-    # delivers on period boundaries, 5.3 ms here), against the mean beat spacing.
-    span = clocks[(clocks >= ev[-9, 0]) & (clocks <= ev[-1, 0])]
-    ppq = (span[-1] - span[0]) / (len(span) - 1) * 24
-    heard_period = (ev[-1, 0] - ev[-9, 0]) / 8
+    # ... at the tempo of the beats as heard, on the same (wall) clock: the dummy JACK driver's
+    # audio clock runs a few % slow on a loaded machine, so the MIDI clock must follow the beats
+    # as heard, not the nominal BPM. Per interval between emitted beats (after the first 8):
+    # the pulses' mean spacing x 24 (JACK MIDI delivers on period boundaries, 5.3 ms here), and
+    # the interval itself; their medians, because the driver also stalls now and then (in a
+    # storm, 35 xruns in 18 s), which lengthens that one interval while the clock glides.
+    per_beat, intervals = [], []
+    for a, b in zip(ev[8:-1, 0], ev[9:, 0]):
+        span = clocks[(clocks >= a) & (clocks < b)]
+        if len(span) >= 12:
+            per_beat.append((span[-1] - span[0]) / (len(span) - 1) * 24)
+            intervals.append(b - a)
+    assert len(intervals) >= 8
+    ppq, heard_period = np.median(per_beat), np.median(intervals)
     assert abs(ppq / heard_period - 1.0) < 0.015, (ppq, heard_period)
 
 

@@ -26,7 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from export.synth import NO_BEAT_KINDS, no_beat_audio
+from export.synth import no_beat_set
+from export.tune_tracker import parse_value
 from realtime.analyze import analyze_signal, load_network
 from realtime.tracker import TrackerParams
 
@@ -36,7 +37,7 @@ def parse_set(text: str) -> TrackerParams:
     kw = {}
     for item in text.split(","):
         k, v = item.split("=", 1)
-        kw[k.strip()] = float(v)
+        kw[k.strip()] = parse_value(v)
     return replace(TrackerParams(), **kw)
 
 
@@ -47,8 +48,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     args = ap.parse_args(argv)
     net = load_network()
-    sigs = {f"{kind} #{s}": no_beat_audio(kind, args.seconds, s) for kind in NO_BEAT_KINDS
-            for s in range(1 if kind in ("white noise", "pink noise", "hum") else args.seeds)}
+    sigs = no_beat_set(args.seconds, args.seeds)
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in args.set]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal")

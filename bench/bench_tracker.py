@@ -72,7 +72,8 @@ def bench(seconds: float, bpm: float, params: TrackerParams = TrackerParams()) -
     seq_cpu = time.process_time() - c1
     assert n_seq == n_ev, "process_sequence and process disagree"
     us = dts / 1e3
-    return {"seq_cpu_us": seq_cpu / len(b) * 1e6,"frames": len(b), "median_us": float(np.median(us)),
+    return {"seq_cpu_us": seq_cpu / len(b) * 1e6, "frames": len(b),
+            "median_us": float(np.median(us)),
             "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max()),
             "cpu_us": cpu / len(b) * 1e6, "beats": n_ev, "states": tr.n_states,
             "tempi": len(tr._intervals)}

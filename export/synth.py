@@ -541,6 +541,14 @@ def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
     return (y * min(0.1 / max(rms, 1e-12), 0.9 / max(peak, 1e-12))).astype(np.float32)
 
 
+def no_beat_set(seconds: float, seeds: int, first_seed: int = 0) -> dict[str, np.ndarray]:
+    """``"kind #seed"`` -> :func:`no_beat_audio` for every kind: the steady ones (noises, hum)
+    with ``first_seed`` only, the event kinds with ``seeds`` seeds from it."""
+    steady = ("white noise", "pink noise", "hum")
+    return {f"{kind} #{s}": no_beat_audio(kind, seconds, s) for kind in NO_BEAT_KINDS
+            for s in range(first_seed, first_seed + (1 if kind in steady else seeds))}
+
+
 # ------------------------------------------------------------------------------ recording chain
 
 def _noise(rng, n: int, colour: str) -> np.ndarray:

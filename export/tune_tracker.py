@@ -31,7 +31,8 @@ from realtime.network import BeatNetwork
 from realtime.tracker import BeatTracker, TrackerParams
 
 
-def _value(text: str):
+def parse_value(text: str):
+    """A ``--set`` value: int, else float, else the text."""
     for cast in (int, float):
         try:
             return cast(text)
@@ -161,17 +162,13 @@ def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3,
     ``seeds`` seeds from ``first_seed`` (the noises and the hum once), ``seconds`` each. Other
     seeds than ``bench/bench_false_beats.py`` uses (0, 1, 2), so that the bench reports on
     signals no setting was chosen on."""
-    from export.synth import NO_BEAT_KINDS, SR, no_beat_audio
+    from export.synth import SR, no_beat_set
     from realtime.frontend import Frontend
 
     assert SR == D.PARAMS.sample_rate
     net = BeatNetwork(model)
-    out = []
-    for kind in NO_BEAT_KINDS:
-        for seed in range(1 if kind in ("white noise", "pink noise", "hum") else seeds):
-            y = no_beat_audio(kind, seconds, first_seed + seed)
-            out.append(net.process_sequence(Frontend(net.params).process_signal(y)))
-    return out
+    return [net.process_sequence(Frontend(net.params).process_signal(y))
+            for y in no_beat_set(seconds, seeds, first_seed).values()]
 
 
 def beats_per_minute(params: TrackerParams, acts: list[np.ndarray]) -> float:
@@ -198,7 +195,7 @@ def main() -> None:
     grid = {}
     for item in a.set:
         key, values = item.split("=", 1)
-        grid[key.strip()] = [_value(v) for v in values.split(",")]
+        grid[key.strip()] = [parse_value(v) for v in values.split(",")]
     tracks = val_activations(a.model, a.charts, a.excerpt)
     hours = sum(t[1].shape[0] for t in tracks) / D.PARAMS.frame_rate / 3600
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"

@@ -123,8 +123,9 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
     gate = active[:len(beat)]
     # the tracker runs in blocks (one kernel call each); with a tempo curve, one block per
     # reading, so each reading sees the state after exactly the frames before it
-    hop = max(1, int(round(tempo_hop_s * fp.frame_rate))) if tempo_hop_s > 0 else len(beat)
-    for s in range(0, len(beat), max(hop, 1)):
+    hop = int(round(tempo_hop_s * fp.frame_rate)) if tempo_hop_s > 0 else len(beat)
+    hop = max(hop, 1)
+    for s in range(0, len(beat), hop):
         e = min(s + hop, len(beat))
         events += tracker.process_sequence(beat[s:e], down[s:e], gate[s:e])
         if tempo_hop_s > 0 and e - s == hop:

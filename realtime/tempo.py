@@ -115,28 +115,42 @@ def _acf_update(a, alpha, mean_state, hist, pos, r):
 
 
 @numba.njit(cache=True, nogil=True)
-def _comb_scores(r, periods, n_harmonics, out):
-    """Normalised comb score for each (fractional) period in frames; writes ``out``."""
-    r0 = r[0]
+def _comb_score(r, period, n_harmonics):
+    """Normalised comb score of one (fractional) period in frames (module docstring)."""
     nl = r.shape[0]
     wsum = 0.0
     for k in range(1, n_harmonics + 1):
         wsum += 1.0 / k
+    acc = 0.0
+    for k in range(1, n_harmonics + 1):
+        x = period * k
+        i0 = int(x)
+        if i0 + 1 >= nl:
+            break
+        f = x - i0
+        acc += ((1.0 - f) * r[i0] + f * r[i0 + 1]) / k
+    s = acc / (wsum * r[0]) if r[0] > 1e-12 else 0.0
+    return max(s, 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _comb_scores(r, periods, n_harmonics, out):
+    """:func:`_comb_score` of each period; writes ``out``."""
     for j in range(periods.shape[0]):
-        acc = 0.0
-        for k in range(1, n_harmonics + 1):
-            x = periods[j] * k
-            i0 = int(x)
-            if i0 + 1 >= nl:
-                break
-            f = x - i0
-            acc += ((1.0 - f) * r[i0] + f * r[i0 + 1]) / k
-        if r0 > 1e-12:
-            s = acc / (wsum * r0)
-        else:
-            s = 0.0
-        s = max(s, 0.0)
-        out[j] = s
+        out[j] = _comb_score(r, periods[j], n_harmonics)
+
+
+class AcfState(NamedTuple):
+    """The arrays of a :class:`TempoEstimator` that its per-frame update changes, for a stage
+    that runs that update (``_acf_update``) and the comb score inside its own numba loop (the
+    beat tracker): ``alpha`` the window's decay, then the running mean, the history ring, its
+    position and the autocorrelation ``r`` (lags 0, 1, ...)."""
+
+    alpha: float
+    mean: np.ndarray
+    hist: np.ndarray
+    pos: np.ndarray
+    r: np.ndarray
 
 
 class TempoEstimator:
@@ -166,8 +180,6 @@ class TempoEstimator:
         self._grid_periods = 60.0 * p.fps / self.grid_bpm
         self.grid_prior = self.prior(self.grid_bpm)
         self._grid_scores = np.zeros(n, np.float64)
-        self._one_period = np.zeros(1, np.float64)
-        self._one_score = np.zeros(1, np.float64)
         self.frames_done = 0
 
     def reset(self) -> None:
@@ -177,6 +189,11 @@ class TempoEstimator:
         self._pos[0] = 0
         self._mean[0] = 0.0
         self.frames_done = 0
+
+    @property
+    def acf_state(self) -> AcfState:
+        """The arrays the per-frame update works on (shared, not copies): :class:`AcfState`."""
+        return AcfState(self._alpha, self._mean, self._hist, self._pos, self._r)
 
     def prior(self, bpm: float | np.ndarray) -> np.ndarray:
         """Log-normal tempo prior (1 at ``prior_bpm``), as a function of BPM."""
@@ -201,9 +218,7 @@ class TempoEstimator:
 
     def score(self, bpm: float) -> float:
         """Comb score of one tempo (0 outside the tempo range's lag span); allocates nothing."""
-        self._one_period[0] = 60.0 * self.params.fps / bpm
-        _comb_scores(self._r, self._one_period, self.params.n_harmonics, self._one_score)
-        return float(self._one_score[0])
+        return float(_comb_score(self._r, 60.0 * self.params.fps / bpm, self.params.n_harmonics))
 
     def estimate(self) -> TempoEstimate:
         """Best tempo and its metrical relatives (allocates: call it when a reading is needed)."""

@@ -89,7 +89,7 @@ import numba
 import numpy as np
 
 from realtime.frontend import FrontendParams
-from realtime.tempo import TempoEstimator, TempoParams, _acf_update, _comb_scores
+from realtime.tempo import TempoEstimator, TempoParams, _acf_update, _comb_score, _comb_scores
 
 
 class TrackerState(enum.IntEnum):
@@ -516,8 +516,8 @@ _N_S = 23
  _P_LOCK_GAIN, _P_LOCK_PERIODICITY, _P_UNLOCK_GAIN, _P_UNLOCK_S, _P_UNLOCK_THRESHOLD, _P_HOLD_S,
  _P_LOOKAHEAD_FRAMES, _P_MIN_GAP, _P_LOCK_CORRECTION, _P_BAR_SWITCH, _P_ENV_DECAY, _P_GAIN_DECAY,
  _P_HOP_S, _P_DELAY_S, _P_FPS, _P_ONB_SCALE, _P_WIN, _P_TEMPO_ALPHA, _P_TEMPO_FPS,
- _P_N_HARMONICS, _P_TEMPO_WEIGHT, _P_RELOCK_GAIN) = range(27)
-_N_P = 27
+ _P_N_HARMONICS, _P_TEMPO_WEIGHT, _P_RELOCK_GAIN, _P_N_POS) = range(28)
+_N_P = 28
 _N_RECENT = 8  # emitted beats remembered for "this is beat one"
 # the four float per-tempo rows after _dbn_step's five in ``BeatTracker._tf``
 _TF_PERIODS, _TF_SCORES, _TF_PRIOR = 5, 6, 7
@@ -584,9 +584,7 @@ def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mea
     All state lives in the arguments (``sv`` scalars, the rest arrays); nothing is allocated.
     """
     bar_belief, bar_pred = bar[0], bar[1]
-    n_pos = 0
-    for s in range(st_pos.shape[0]):
-        n_pos = max(n_pos, st_pos[s] + 1)
+    n_pos = int(pv[_P_N_POS])  # the longest bar
     pos_prob = bar[2, :n_pos]
     hop_s = pv[_P_HOP_S]
     delay_s = pv[_P_DELAY_S]
@@ -665,9 +663,8 @@ def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mea
                         and sv[_S_GAIN] * interval >= (pv[_P_RELOCK_GAIN] if sv[_S_RELOCKING]
                                                        > 0.0 else pv[_P_LOCK_GAIN])):
                     # periodicity of the tracked tempo (the online tempo's comb score)
-                    scratch[2] = 60.0 * pv[_P_TEMPO_FPS] / bpm
-                    _comb_scores(t_r, scratch[2:3], int(pv[_P_N_HARMONICS]), scratch[3:4])
-                    go = scratch[3] >= pv[_P_LOCK_PERIODICITY]
+                    go = _comb_score(t_r, 60.0 * pv[_P_TEMPO_FPS] / bpm,
+                                     int(pv[_P_N_HARMONICS])) >= pv[_P_LOCK_PERIODICITY]
                 if go:
                     _set_state(sv, _LOCKED)
         elif state == _LOCKED:
@@ -898,6 +895,7 @@ class BeatTracker:
             tempo_params = TempoParams(min_bpm=p.min_bpm, max_bpm=p.max_bpm, fps=fps,
                                        prior_bpm=p.prior_bpm, prior_octaves=p.prior_octaves)
         self.tempo = TempoEstimator(tempo_params)
+        self._acf = self.tempo.acf_state  # the arrays the kernel updates in place
 
         i_min = max(2, int(math.floor(60.0 * fps / p.max_bpm)))
         i_max = int(math.ceil(60.0 * fps / p.min_bpm))
@@ -966,9 +964,9 @@ class BeatTracker:
                      (_P_HOP_S, self._hop_s), (_P_DELAY_S, self._delay_s), (_P_FPS, fps),
                      (_P_ONB_SCALE, 1.0 / (p.observation_lambda - 1.0)),
                      (_P_WIN, max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))),
-                     (_P_TEMPO_ALPHA, self.tempo._alpha), (_P_TEMPO_FPS, tp.fps),
+                     (_P_TEMPO_ALPHA, self._acf.alpha), (_P_TEMPO_FPS, tp.fps),
                      (_P_N_HARMONICS, tp.n_harmonics), (_P_TEMPO_WEIGHT, p.tempo_weight),
-                     (_P_RELOCK_GAIN, p.relock_gain)):
+                     (_P_RELOCK_GAIN, p.relock_gain), (_P_N_POS, max(int(m) for m in p.meters))):
             pv[i] = v
         self._pv = pv
         self._sv = np.zeros(_N_S, np.float64)
@@ -982,7 +980,7 @@ class BeatTracker:
         # activation ring (for the bar observation and salience)
         self._ring_b = np.zeros(64, np.float64)  # size 64: index arithmetic uses & 63
         self._ring_d = np.zeros(64, np.float64)
-        self._scratch = np.zeros(8, np.float64)
+        self._scratch = np.zeros(2, np.float64)  # _ring_max's output
         self._recent = np.zeros((_N_RECENT, 2), np.float64)  # (time without nudge, index)
         # one-frame buffers of process()
         self._in_b = np.zeros(1, np.float64)
@@ -1016,7 +1014,7 @@ class BeatTracker:
         self._taps = []
 
     def _refresh_restart(self) -> None:
-        _update_restart(self._tf, self.tempo._r, self.tempo.params.n_harmonics,
+        _update_restart(self._tf, self._acf.r, self.tempo.params.n_harmonics,
                         self.params.tempo_weight)
 
     def _seed_from_restart(self) -> None:
@@ -1046,8 +1044,9 @@ class BeatTracker:
              events: np.ndarray) -> int:
         """The kernel over these frames; committed beats as rows of ``events``; their number."""
         n = _track(beat, downbeat, active, self._sv, self._pv, self._fwd, self._ti, self._trans,
-                   self._tf, self._hist_c, self._out, self.tempo._mean, self.tempo._hist,
-                   self.tempo._pos, self.tempo._r, self._bar, self._st_meter, self._st_pos,
+                   self._tf, self._hist_c, self._out, self._acf.mean, self._acf.hist,
+                   self._acf.pos, self._acf.r,
+                   self._bar, self._st_meter, self._st_pos,
                    self._ring_b, self._ring_d, self._scratch, self._recent, events)
         self.tempo.frames_done += len(beat)
         return n

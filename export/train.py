@@ -70,6 +70,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--asap-beats", default="tactus", choices=("tactus", "annotated"),
                     help="ASAP beat level: the tapping level (export.asap.tactus) or ASAP's "
                          "denominator-level beats (the version 7 and 8 candidates)")
+    ap.add_argument("--downbeat-weight", type=float, default=1.0,
+                    help="weight of the downbeat output's loss terms (downbeats are rarer)")
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--val-max-frames", type=int, default=18000, help="cap per validation track")
@@ -91,8 +93,12 @@ def lr_at(step: int, a) -> float:
     return a.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
 
 
-def masked_bce(logits, target, mask):
+def masked_bce(logits, target, mask, downbeat_weight: float = 1.0):
+    """Binary cross-entropy over the unmasked frames of both outputs; the downbeat output's
+    terms count ``downbeat_weight`` times (the mean stays over the unmasked terms)."""
     loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    if downbeat_weight != 1.0:
+        loss = loss * loss.new_tensor([1.0, downbeat_weight])
     return (loss * mask).sum() / mask.sum().clamp(min=1.0)
 
 
@@ -252,7 +258,7 @@ def main(argv=None) -> dict:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a)
         logits, _ = model(torch.from_numpy(x))
-        loss = masked_bce(logits, torch.from_numpy(y), torch.from_numpy(m))
+        loss = masked_bce(logits, torch.from_numpy(y), torch.from_numpy(m), a.downbeat_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

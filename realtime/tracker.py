@@ -894,6 +894,13 @@ class BeatTracker:
         return int(self._sv[_S_FRAME])
 
     @property
+    def gain_per_beat(self) -> float:
+        """Average information gain of the tracked grid (nats per beat; ``fit_window_s``):
+        how much better than beats at random times it predicts the activation (the start
+        gate's ``lock_gain``, the unlock's ``unlock_gain``)."""
+        return float(self._sv[_S_GAIN] * self._sv[_S_INTERVAL])
+
+    @property
     def state(self) -> TrackerState:
         """Current :class:`TrackerState`."""
         return TrackerState(int(self._sv[_S_STATE]))

@@ -203,7 +203,7 @@ def test_stops_when_the_beat_gives_way_to_random_onsets():
     for params, stops in ((TrackerParams(), True),
                           (replace(TrackerParams(), unlock_gain=-np.inf), False)):
         tr = BeatTracker(params)
-        events, frames = run(tr, beat[:1000], down[:1000])
+        events, _ = run(tr, beat[:1000], down[:1000])
         steady_gain = tr.gain_per_beat                   # the grid predicts the steady beat
         more, _ = run(tr, beat[1000:], down[1000:])
         events += more

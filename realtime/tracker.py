@@ -554,15 +554,22 @@ def _set_state(sv, st):
 
 
 @numba.njit(cache=True, nogil=True)
-def _gain_passes(sv, pv, interval):
+def _gain_per_beat(sv):
+    """The averaged information gain (per frame) times the tracked beat interval: nats per
+    beat, the unit of ``lock_gain``, ``relock_gain``, ``unlock_gain`` and ``restart_decay``."""
+    return sv[_S_GAIN] * sv[_S_INTERVAL]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gain_passes(sv, pv):
     """The start gate's evidence condition: after an unlock the gain per beat must reach
     ``relock_gain``; with the strict start the gain summed since the evidence began must reach
     ``lock_llr``; otherwise the gain per beat ``lock_gain``."""
     if sv[_S_RELOCKING] > 0.0:
-        return sv[_S_GAIN] * interval >= pv[_P_RELOCK_GAIN]
+        return _gain_per_beat(sv) >= pv[_P_RELOCK_GAIN]
     if pv[_P_LOCK_LLR] > 0.0:
         return sv[_S_LLR] >= pv[_P_LOCK_LLR]
-    return sv[_S_GAIN] * interval >= pv[_P_LOCK_GAIN]
+    return _gain_per_beat(sv) >= pv[_P_LOCK_GAIN]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -649,7 +656,7 @@ def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mea
             # activation no better than chance, vanishing as its predictions get good
             # (floored at 1e-12: the restart mass also keeps every state far from denormals)
             eps = max(1e-12, pv[_P_RESTART_PROB] * min(1.0, math.exp(
-                -pv[_P_RESTART_DECAY] * sv[_S_GAIN] * sv[_S_INTERVAL])))
+                -pv[_P_RESTART_DECAY] * _gain_per_beat(sv))))
         _dbn_step(a, observe, fwd, ti, trans, tf, eps, pv[_P_ONB_SCALE], hist_c,
                   int(pv[_P_WIN]), out)
         pwin = out[_O_PWIN]
@@ -688,7 +695,7 @@ def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mea
                 go = manual
                 if (not go and pwin >= pv[_P_LOCK_THRESHOLD]
                         and d_mean >= pv[_P_LOOKAHEAD_FRAMES]
-                        and _gain_passes(sv, pv, interval)):
+                        and _gain_passes(sv, pv)):
                     # periodicity of the tracked tempo (the online tempo's comb score)
                     go = _comb_score(t_r, 60.0 * pv[_P_TEMPO_FPS] / bpm,
                                      int(pv[_P_N_HARMONICS])) >= pv[_P_LOCK_PERIODICITY]
@@ -698,7 +705,7 @@ def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mea
             if not evidence and not manual:
                 sv[_S_HOLD_START] = k
                 _set_state(sv, _HOLDING)
-            elif (sv[_S_GAIN] * interval < pv[_P_UNLOCK_GAIN] and not manual
+            elif (_gain_per_beat(sv) < pv[_P_UNLOCK_GAIN] and not manual
                   and locked_bpm <= 0.0):
                 if sv[_S_LOW_SINCE] < 0.0:
                     sv[_S_LOW_SINCE] = k
@@ -898,7 +905,7 @@ class BeatTracker:
         """Average information gain of the tracked grid (nats per beat; ``fit_window_s``):
         how much better than beats at random times it predicts the activation (the start
         gate's ``lock_gain``, the unlock's ``unlock_gain``)."""
-        return float(self._sv[_S_GAIN] * self._sv[_S_INTERVAL])
+        return float(_gain_per_beat(self._sv))
 
     @property
     def state(self) -> TrackerState:

@@ -164,6 +164,38 @@ def synth_tracks(n_per_level: int, seed0: int, split: str, workers: int = 2,
     return out
 
 
+NO_BEAT_VERSION = "no-beat-v1"
+NO_BEAT_FIRST_SEED = 1000   # the benches use seeds 0-2, export.tune_tracker 100-102
+
+
+def _no_beat_one(args: tuple[str, int, float]) -> str:
+    from export.synth import no_beat_audio
+
+    kind, seed, duration = args
+    path = FEATURE_DIR / NO_BEAT_VERSION / f"{kind.replace(' ', '_')}_{seed:05d}_{duration:g}s.npz"
+    if not path.exists():
+        save_npz(path, logmel=logmel_of(no_beat_audio(kind, duration, seed), 44100).astype(np.float32))
+    return str(path)
+
+
+def no_beat_tracks(n_per_kind: int, workers: int = 2, progress: bool = True,
+                   duration: float = SYNTH_DURATION) -> list[Track]:
+    """Negatives: :func:`export.synth.no_beat_audio` of every kind (noise, hum, unrhythmic talk,
+    claps and clicks at random times) with no beat in it, ``n_per_kind`` seeds from
+    :data:`NO_BEAT_FIRST_SEED` for the event kinds and a quarter as many for the steady ones.
+    Their targets are zero everywhere (``exact``), so the network learns to stay quiet on sound
+    that has onsets but no beat."""
+    from export.synth import NO_BEAT_KINDS
+
+    steady = ("white noise", "pink noise", "hum")
+    jobs = [(k, NO_BEAT_FIRST_SEED + i, duration) for k in NO_BEAT_KINDS
+            for i in range(max(1, n_per_kind // 4) if k in steady else n_per_kind)]
+    paths = map_jobs(_no_beat_one, jobs, workers, "no-beat audio", progress, chunksize=4)
+    empty = np.zeros(0, np.float64)
+    return [Track(Path(pth).stem, "no_beat", np.load(pth)["logmel"], empty, np.zeros(0, bool),
+                  True, True, -1, "train", {"kind": k, "seed": sd}) for pth, (k, sd, _) in zip(paths, jobs)]
+
+
 # --------------------------------------------------------------------------------------- charts
 
 def _norm(s: str) -> str:
@@ -402,7 +434,8 @@ class Sampler:
     def __init__(self, synth: list[Track], charts: list[Track], seed: int, crop: int,
                  batch: int, p_charts: float = 0.5, p_join: float = 0.15, levels: int = 4,
                  game_balance: float = 0.0, extra: list[Track] | None = None,
-                 p_extra: float = 0.0) -> None:
+                 p_extra: float = 0.0, negatives: list[Track] | None = None,
+                 p_negative: float = 0.0) -> None:
         self.synth = synth
         self.levels = levels
         self.by_level = {l: [t for t in synth if t.level == l] for l in range(levels)}
@@ -413,6 +446,8 @@ class Sampler:
         self.p_join = p_join
         self.extra = extra or []                     # e.g. rendered ASAP excerpts
         self.p_extra = p_extra if self.extra else 0.0
+        self.negatives = negatives or []             # audio without a beat, zero targets
+        self.p_negative = p_negative if self.negatives else 0.0
 
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
@@ -422,7 +457,9 @@ class Sampler:
         return w / w.sum()
 
     def _pick(self, rng, progress: float) -> Track:
-        # the extra pool's draw only happens when it is used, so older runs' batches are unchanged
+        # the extra pools' draws only happen when they are used, so older runs' batches are unchanged
+        if self.p_negative > 0.0 and rng.random() < self.p_negative:
+            return self.negatives[int(rng.integers(len(self.negatives)))]
         if self.p_extra > 0.0 and rng.random() < self.p_extra:
             return self.extra[int(rng.integers(len(self.extra)))]
         if rng.random() < self.p_charts:

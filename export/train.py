@@ -70,6 +70,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--asap-beats", default="tactus", choices=("tactus", "annotated"),
                     help="ASAP beat level: the tapping level (export.asap.tactus) or ASAP's "
                          "denominator-level beats (the version 7 and 8 candidates)")
+    ap.add_argument("--no-beat", type=float, default=0.0, metavar="P",
+                    help="share of crops from audio without a beat (export.synth.no_beat_audio: noise, "
+                         "hum, unrhythmic talk, claps and clicks at random times; zero targets)")
+    ap.add_argument("--no-beat-per-kind", type=int, default=40,
+                    help="30 s no-beat tracks per event kind (a quarter as many per steady kind)")
     ap.add_argument("--downbeat-weight", type=float, default=1.0,
                     help="weight of the downbeat output's loss terms (downbeats are rarer)")
     ap.add_argument("--val-every", type=int, default=200)
@@ -181,14 +186,17 @@ def main(argv=None) -> dict:
     chart_val = [t for t in charts if t.split == "val"]
     asap = A.asap_tracks(workers=a.workers, progress=progress, beats=a.asap_beats) if a.asap > 0 else []
     asap_train = [t for t in asap if t.split == "train"]
+    negatives = D.no_beat_tracks(a.no_beat_per_kind, a.workers, progress, a.synth_seconds) if a.no_beat > 0 else []
     val = synth_val + chart_val + [t for t in asap if t.split == "val"]
     summary = {
-        "train_hours": D.hours(synth + chart_train + asap_train), "val_hours": D.hours(val),
+        "train_hours": D.hours(synth + chart_train + asap_train + negatives), "val_hours": D.hours(val),
         "n_tracks": {"synthetic": len(synth), "charts_train": len(chart_train), "charts_val": len(chart_val),
-                     "asap_train": len(asap_train), "asap_val": len(asap) - len(asap_train)},
+                     "asap_train": len(asap_train), "asap_val": len(asap) - len(asap_train),
+                     "no_beat": len(negatives)},
         "chart_sources": sorted({t.source for t in charts}),
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
+        "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
@@ -196,7 +204,8 @@ def main(argv=None) -> dict:
 
     sampler = D.Sampler(synth, chart_train, a.seed, a.crop, a.batch,
                         p_charts=a.p_charts if chart_train else 0.0, levels=a.synth_levels,
-                        game_balance=a.game_balance, extra=asap_train, p_extra=a.asap)
+                        game_balance=a.game_balance, extra=asap_train, p_extra=a.asap,
+                        negatives=negatives, p_negative=a.no_beat)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -40,3 +40,32 @@ def test_no_beat_audio_kinds():
         np.testing.assert_array_equal(y, no_beat_audio(kind, 3.0, seed=2))   # deterministic
     with pytest.raises(ValueError, match="unknown kind"):
         no_beat_audio("applause", 1.0)
+
+
+def test_no_beat_negatives_train_silence_and_leave_older_batches_unchanged(tmp_path, monkeypatch):
+    """``export.dataset.no_beat_tracks``: every kind, seeds away from the benches' (0-2,
+    100-102), cached features; a crop from one has zero targets and a full loss mask, and a
+    sampler that does not use the pool gives exactly the batches it gave before."""
+    from export import dataset as D
+
+    monkeypatch.setattr(D, "FEATURE_DIR", tmp_path)
+    neg = D.no_beat_tracks(4, workers=1, progress=False, duration=3.0)
+    kinds = [t.meta["kind"] for t in neg]
+    assert sorted(set(kinds)) == sorted(NO_BEAT_KINDS)
+    assert kinds.count("talk") == 4 and kinds.count("hum") == 1
+    assert min(t.meta["seed"] for t in neg) >= D.NO_BEAT_FIRST_SEED > 102
+    assert all(t.logmel.shape == (300, D.N_MELS) and t.beat_frames.size == 0 for t in neg)
+    assert len(list(tmp_path.rglob("*.npz"))) == len(neg)
+
+    rng = np.random.default_rng(0)
+    synth = [D.Track(f"s{i}", "synth_L0", rng.random((3000, D.N_MELS), np.float32),
+                     np.arange(50.0, 2950.0, 50.0), np.arange(58) % 4 == 0, True, True, 0)
+             for i in range(3)]
+    a = D.Sampler(synth, [], 7, 200, 6, levels=1)
+    b = D.Sampler(synth, [], 7, 200, 6, levels=1, negatives=neg, p_negative=0.0)
+    c = D.Sampler(synth, [], 7, 200, 6, levels=1, negatives=neg, p_negative=1.0, p_join=0.0)
+    for step in range(3):
+        np.testing.assert_array_equal(a.batch_at(step, 0.5)[0], b.batch_at(step, 0.5)[0])
+    _, y, m = c.batch_at(0, 0.5)
+    assert y.max() == 0.0 and m.min() == 1.0
+    assert a.batch_at(0, 0.5)[1].max() == 1.0

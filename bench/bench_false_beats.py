@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_false_beats.py [--seconds 60] [--seeds 3] [--set KEY=V[,KEY=V]]
+    .venv/bin/python bench/bench_false_beats.py [--seconds 60] [--seeds 3] [--set KEY=V[,KEY=V]] [--model M]
 
 Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, unrhythmic talk
 (synthetic syllables), one to four people clapping at random times, and random clicks (typing,
@@ -46,8 +46,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
+    ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
     args = ap.parse_args(argv)
-    net = load_network()
+    net = load_network(args.model)
     sigs = no_beat_set(args.seconds, args.seeds)
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in args.set]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "

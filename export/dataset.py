@@ -169,12 +169,12 @@ NO_BEAT_FIRST_SEED = 1000   # the benches use seeds 0-2, export.tune_tracker 100
 
 
 def _no_beat_one(args: tuple[str, int, float]) -> str:
-    from export.synth import no_beat_audio
+    from export.synth import SR, no_beat_audio
 
     kind, seed, duration = args
     path = FEATURE_DIR / NO_BEAT_VERSION / f"{kind.replace(' ', '_')}_{seed:05d}_{duration:g}s.npz"
     if not path.exists():
-        save_npz(path, logmel=logmel_of(no_beat_audio(kind, duration, seed), 44100).astype(np.float32))
+        save_npz(path, logmel=logmel_of(no_beat_audio(kind, duration, seed), SR).astype(np.float32))
     return str(path)
 
 
@@ -185,11 +185,10 @@ def no_beat_tracks(n_per_kind: int, workers: int = 2, progress: bool = True,
     :data:`NO_BEAT_FIRST_SEED` for the event kinds and a quarter as many for the steady ones.
     Their targets are zero everywhere (``exact``), so the network learns to stay quiet on sound
     that has onsets but no beat."""
-    from export.synth import NO_BEAT_KINDS
+    from export.synth import NO_BEAT_KINDS, STEADY_NO_BEAT_KINDS
 
-    steady = ("white noise", "pink noise", "hum")
     jobs = [(k, NO_BEAT_FIRST_SEED + i, duration) for k in NO_BEAT_KINDS
-            for i in range(max(1, n_per_kind // 4) if k in steady else n_per_kind)]
+            for i in range(max(1, n_per_kind // 4) if k in STEADY_NO_BEAT_KINDS else n_per_kind)]
     paths = map_jobs(_no_beat_one, jobs, workers, "no-beat audio", progress, chunksize=4)
     empty = np.zeros(0, np.float64)
     return [Track(Path(pth).stem, "no_beat", np.load(pth)["logmel"], empty, np.zeros(0, bool),
@@ -448,6 +447,8 @@ class Sampler:
         self.p_extra = p_extra if self.extra else 0.0
         self.negatives = negatives or []             # audio without a beat, zero targets
         self.p_negative = p_negative if self.negatives else 0.0
+        # optional pools, each drawn from with its share before the charts/synthetic choice
+        self.pools = [(self.negatives, self.p_negative), (self.extra, self.p_extra)]
 
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
@@ -457,11 +458,10 @@ class Sampler:
         return w / w.sum()
 
     def _pick(self, rng, progress: float) -> Track:
-        # the extra pools' draws only happen when they are used, so older runs' batches are unchanged
-        if self.p_negative > 0.0 and rng.random() < self.p_negative:
-            return self.negatives[int(rng.integers(len(self.negatives)))]
-        if self.p_extra > 0.0 and rng.random() < self.p_extra:
-            return self.extra[int(rng.integers(len(self.extra)))]
+        # a pool's draw only happens when it is used, so older runs' batches are unchanged
+        for pool, p in self.pools:
+            if p > 0.0 and rng.random() < p:
+                return pool[int(rng.integers(len(pool)))]
         if rng.random() < self.p_charts:
             return self.charts[rng.choice(len(self.charts), p=self.chart_p)]
         lvl = int(rng.choice(self.levels, p=self.level_weights(progress)))

@@ -494,6 +494,7 @@ def render_claps(rng, buf: Buffer, sc: Scene, end: float) -> None:
 
 
 NO_BEAT_KINDS = ("white noise", "pink noise", "hum", "talk", "claps out of time", "clicks")
+STEADY_NO_BEAT_KINDS = ("white noise", "pink noise", "hum")   # no events: few seeds are needed
 
 
 def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
@@ -544,9 +545,8 @@ def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
 def no_beat_set(seconds: float, seeds: int, first_seed: int = 0) -> dict[str, np.ndarray]:
     """``"kind #seed"`` -> :func:`no_beat_audio` for every kind: the steady ones (noises, hum)
     with ``first_seed`` only, the event kinds with ``seeds`` seeds from it."""
-    steady = ("white noise", "pink noise", "hum")
     return {f"{kind} #{s}": no_beat_audio(kind, seconds, s) for kind in NO_BEAT_KINDS
-            for s in range(first_seed, first_seed + (1 if kind in steady else seeds))}
+            for s in range(first_seed, first_seed + (1 if kind in STEADY_NO_BEAT_KINDS else seeds))}
 
 
 # ------------------------------------------------------------------------------ recording chain

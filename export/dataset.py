@@ -443,12 +443,11 @@ class Sampler:
         self.seed, self.crop, self.batch = seed, crop, batch
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join
-        self.extra = extra or []                     # e.g. rendered ASAP excerpts
-        self.p_extra = p_extra if self.extra else 0.0
-        self.negatives = negatives or []             # audio without a beat, zero targets
-        self.p_negative = p_negative if self.negatives else 0.0
-        # optional pools, each drawn from with its share before the charts/synthetic choice
-        self.pools = [(self.negatives, self.p_negative), (self.extra, self.p_extra)]
+        # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
+        # each drawn from with its share before the charts/synthetic choice; unused ones are
+        # left out, so they cost no random draw and older runs' batches are unchanged
+        self.pools = [(pool, p) for pool, p in ((negatives, p_negative), (extra, p_extra))
+                      if pool and p > 0.0]
 
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
@@ -458,9 +457,8 @@ class Sampler:
         return w / w.sum()
 
     def _pick(self, rng, progress: float) -> Track:
-        # a pool's draw only happens when it is used, so older runs' batches are unchanged
         for pool, p in self.pools:
-            if p > 0.0 and rng.random() < p:
+            if rng.random() < p:
                 return pool[int(rng.integers(len(pool)))]
         if rng.random() < self.p_charts:
             return self.charts[rng.choice(len(self.charts), p=self.chart_p)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -106,10 +107,12 @@ def in_span(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def score(params: TrackerParams, tracks) -> dict:
     """Mean F, AMLt, median time to lock, locked share and mean downbeat F (tracks with bar
-    positions) over ``tracks``; ``locks``: each track's time to lock (inf: never)."""
-    f, amlt, lock, down = [], [], [], []
-    for _, act, ref, ref_bib in tracks:
+    positions) over ``tracks``; ``locks``: each track's time to lock (inf: never); ``per_track``:
+    name -> (F, AMLt, time to lock) (``export.compare_tracks`` compares two models with it)."""
+    f, amlt, lock, down, per_track = [], [], [], [], {}
+    for name, act, ref, ref_bib in tracks:
         s = track_and_score(params, act, ref, ref_bib)
+        per_track[name] = (s.f_measure, s.amlt, s.lock_time)
         f.append(s.f_measure)
         amlt.append(s.amlt)
         lock.append(s.lock_time)
@@ -120,7 +123,7 @@ def score(params: TrackerParams, tracks) -> dict:
             "lock_median": float(np.median(lock_a)),
             "locked": float(np.isfinite(lock_a).mean()),
             "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down),
-            "locks": lock}
+            "locks": lock, "per_track": per_track}
 
 
 def synth_val(model: str, levels: list[int], n: int) -> list[list[tuple]]:
@@ -203,6 +206,9 @@ def main() -> None:
                     help="also score the ASAP validation excerpts (classical piano, tactus beats)")
     ap.add_argument("--asap-seed", type=int,
                     help="with --asap: the excerpts of this render seed (export.asap --seed)")
+    ap.add_argument("--per-track", metavar="OUT.json",
+                    help="write each track's F, AMLt and time to lock (null: never) under the "
+                         "first setting, by group, for export.compare_tracks")
     a = ap.parse_args()
     grid = {}
     for item in a.set:
@@ -230,23 +236,31 @@ def main() -> None:
     print("| " + " | ".join(keys + cols + ["beats on noise", "beats/min on no-beat audio"]) + " |")
     print("|" + "---|" * (len(keys) + len(cols) + 2))
     fmt_lock = lambda x: "never" if not math.isfinite(x) else f"{x:.2f}"
+    per_track: dict[str, dict] = {}
     for combo in itertools.product(*(grid[k] for k in keys)) if keys else [()]:
         params = replace(TrackerParams(), **dict(zip(keys, combo)))
         r = score(params, tracks)
+        per_track.setdefault("charts", r["per_track"])
         down = f"{r['downbeat_f']:.3f} ({r['downbeat_n']} tracks)"
         row = [str(v) for v in combo] + [f"{r['f']:.3f}", f"{r['amlt']:.3f}",
                                          fmt_lock(r["lock_median"]), f"{r['locked']:.2f}", down]
         if synth:       # mean over the levels of each level's mean (median lock: of all)
             q = [score(params, tr) for tr in synth]
+            per_track.setdefault("synthetic", {k: v for x in q for k, v in x["per_track"].items()})
             lock = float(np.median([x for r_level in q for x in r_level["locks"]]))
             row += [f"{np.mean([x['f'] for x in q]):.3f}",
                     f"{np.mean([x['amlt'] for x in q]):.3f}", fmt_lock(lock)]
         if asap:
             q = score(params, asap)
+            per_track.setdefault("asap", q["per_track"])
             row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", f"{q['locked']:.2f}"]
         row.append(str(noise_beats(params)))
         row.append(f"{beats_per_minute(params, no_beat):.1f}")
         print("| " + " | ".join(row) + " |", flush=True)
+    if a.per_track:
+        row = lambda f, amlt, lock: [f, amlt, lock if math.isfinite(lock) else None]
+        Path(a.per_track).write_text(json.dumps(
+            {g: {n: row(*v) for n, v in t.items()} for g, t in per_track.items()}, indent=1))
 
 
 if __name__ == "__main__":

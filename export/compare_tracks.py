@@ -58,7 +58,7 @@ def compare(a: dict, b: dict, n_boot: int = 10000) -> list[tuple[str, str, int, 
     return rows
 
 
-def _load(path: str) -> dict:
+def load_per_track(path) -> dict[str, dict[str, list[float]]]:
     """A ``--per-track`` file; JSON has no infinity, so a lock of ``null`` means never."""
     with open(path) as fh:
         raw = json.load(fh)
@@ -75,7 +75,7 @@ def main() -> None:
     print(f"# {args.b} minus {args.a}: mean over tracks, 95 % paired-bootstrap interval\n")
     print("| group | metric | tracks | B − A | 95 % interval |")
     print("|---|---|---:|---:|---|")
-    for group, metric, n, mean, lo, hi in compare(_load(args.a), _load(args.b), args.boot):
+    for group, metric, n, mean, lo, hi in compare(load_per_track(args.a), load_per_track(args.b), args.boot):
         print(f"| {group} | {metric} | {n} | {mean:+.3f} | {lo:+.3f} … {hi:+.3f} |")
 
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from export.compare_tracks import _load, compare, paired_bootstrap
+from export.compare_tracks import load_per_track, compare, paired_bootstrap
 
 
 def test_paired_bootstrap_of_a_constant_difference_is_exact():
@@ -30,7 +30,7 @@ def test_compare_skips_never_locked_tracks_and_unshared_names(tmp_path):
     pa, pb = tmp_path / "a.json", tmp_path / "b.json"
     pa.write_text(json.dumps(a))
     pb.write_text(json.dumps(b))
-    rows = {(g, m): (n, mean) for g, m, n, mean, *_ in compare(_load(pa), _load(pb), 200)}
+    rows = {(g, m): (n, mean) for g, m, n, mean, *_ in compare(load_per_track(pa), load_per_track(pb), 200)}
     assert set(rows) == {("charts", "f"), ("charts", "amlt"), ("charts", "lock")}
     assert rows["charts", "f"][0] == 2 and math.isclose(rows["charts", "f"][1], 0.1)
     assert rows["charts", "lock"] == (1, -0.5)        # y never locked in a: left out

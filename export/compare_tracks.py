@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def compare(a: dict, b: dict, n_boot: int = 10000) -> list[tuple[str, str, int, 
     return rows
 
 
-def load_per_track(path) -> dict[str, dict[str, list[float]]]:
+def load_per_track(path: str | Path) -> dict[str, dict[str, list[float]]]:
     """A ``--per-track`` file; JSON has no infinity, so a lock of ``null`` means never."""
     with open(path) as fh:
         raw = json.load(fh)

@@ -1,10 +1,15 @@
-"""Export a trained ``BeatGRU`` to the two ONNX graphs the daemon loads.
+"""Export a trained ``BeatGRU`` (or a mean ensemble of several) to the two ONNX graphs the
+daemon loads.
 
 * ``<name>.onnx`` -- **streaming** graph: ``features`` [T, F] (T >= 1 new frames) plus one
   recurrent state per GRU layer (``h{i}_in`` [1, 1, H]) in; ``activations`` [T, 2] (sigmoid beat,
   downbeat) and ``h{i}_out`` out.
 * ``<name>.seq.onnx`` -- **sequence** graph: ``features`` [1, T, F] -> ``activations`` [1, T, 2],
   zero initial state (same as a freshly reset streaming run).
+
+An ensemble (several ``--ckpt``) is one graph holding every member side by side: member ``k``'s
+nodes, weights and states are prefixed ``m{k}_`` and ``activations`` is the element-wise mean of
+the members' sigmoid outputs, so the daemon runs it like a single model, in one onnxruntime call.
 
 Both are built node by node with ``onnx.helper`` from the same numpy weights (input normalisation
 folded into the first projection), use the ONNX ``GRU`` op (``linear_before_reset=1``, PyTorch's
@@ -13,7 +18,8 @@ formulation), and carry identical ``metadata_props``: the frontend parameters
 weights' SHA-256 (pairs the two files), the peak-picking threshold chosen on validation data, and a
 training summary.
 
-Usage: ``python -m export.onnx_export --ckpt runs/<name>/best.pt --out models --name beatd_gru``
+Usage: ``python -m export.onnx_export --ckpt runs/<name>/best.pt [runs/<other>/best.pt ...]
+--out models --name beatd_gru``
 """
 from __future__ import annotations
 
@@ -49,10 +55,12 @@ def gru_weights(model) -> dict:
             "out_b": sd["out.bias"], "hidden": H, "n_in": W.shape[1]}
 
 
-def weights_digest(w: dict) -> str:
+def weights_digest(w: dict | list[dict]) -> str:
+    """SHA-256 of every member's weights in order (pairs the streaming and sequence files)."""
     h = hashlib.sha256()
-    for a in [w["proj_w"], w["proj_b"], *[x for l in w["gru"] for x in l], w["out_w"], w["out_b"]]:
-        h.update(np.ascontiguousarray(a, np.float32).tobytes())
+    for _, x in _members(w):
+        for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"], x["out_b"]]:
+            h.update(np.ascontiguousarray(a, np.float32).tobytes())
     return h.hexdigest()
 
 
@@ -60,59 +68,81 @@ def _init(name: str, a: np.ndarray) -> onnx.TensorProto:
     return numpy_helper.from_array(np.ascontiguousarray(a, np.float32), name)
 
 
-def _common_inits(w: dict) -> list:
-    inits = [_init("proj_w", w["proj_w"]), _init("proj_b", w["proj_b"]),
-             _init("out_w", w["out_w"]), _init("out_b", w["out_b"])]
+def _members(w: dict | list[dict]) -> list[tuple[str, dict]]:
+    """(name prefix, weights) of each ensemble member; a single model has the prefix ""."""
+    ws = [w] if isinstance(w, dict) else list(w)
+    if not ws:
+        raise ValueError("no model to export")
+    if len({x["n_in"] for x in ws}) != 1:
+        raise ValueError(f"ensemble members take different feature counts: {[x['n_in'] for x in ws]}")
+    return [("", ws[0])] if len(ws) == 1 else [(f"m{k}_", x) for k, x in enumerate(ws)]
+
+
+def _common_inits(w: dict, p: str = "") -> list:
+    inits = [_init(p + "proj_w", w["proj_w"]), _init(p + "proj_b", w["proj_b"]),
+             _init(p + "out_w", w["out_w"]), _init(p + "out_b", w["out_b"])]
     for i, (W, R, B) in enumerate(w["gru"]):
-        inits += [_init(f"gru{i}_W", W), _init(f"gru{i}_R", R), _init(f"gru{i}_B", B)]
+        inits += [_init(f"{p}gru{i}_W", W), _init(f"{p}gru{i}_R", R), _init(f"{p}gru{i}_B", B)]
     return inits
 
 
-def _gru_node(i: int, x: str, h0: str, y: str, yh: str, H: int):
-    return helper.make_node("GRU", [x, f"gru{i}_W", f"gru{i}_R", f"gru{i}_B", "", h0], [y, yh],
-                            name=f"gru{i}", hidden_size=H, linear_before_reset=1)
+def _gru_node(i: int, x: str, h0: str, y: str, yh: str, H: int, p: str = ""):
+    return helper.make_node("GRU", [x, f"{p}gru{i}_W", f"{p}gru{i}_R", f"{p}gru{i}_B", "", h0],
+                            [y, yh], name=f"{p}gru{i}", hidden_size=H, linear_before_reset=1)
 
 
-def _projection_nodes() -> list:
-    """``features`` -> ``p2``: the normalising projection and its ELU (both graphs)."""
-    return [helper.make_node("MatMul", ["features", "proj_w"], ["p0"]),
-            helper.make_node("Add", ["p0", "proj_b"], ["p1"]),
-            helper.make_node("Elu", ["p1"], ["p2"], alpha=1.0)]
+def _projection_nodes(p: str = "") -> list:
+    """``features`` -> ``{p}p2``: the normalising projection and its ELU (both graphs)."""
+    return [helper.make_node("MatMul", ["features", p + "proj_w"], [p + "p0"]),
+            helper.make_node("Add", [p + "p0", p + "proj_b"], [p + "p1"]),
+            helper.make_node("Elu", [p + "p1"], [p + "p2"], alpha=1.0)]
 
 
-def _output_nodes() -> list:
-    """``z0`` (last GRU layer's output) -> ``activations``: linear layer and sigmoid."""
-    return [helper.make_node("MatMul", ["z0", "out_w"], ["z1"]),
-            helper.make_node("Add", ["z1", "out_b"], ["z2"]),
-            helper.make_node("Sigmoid", ["z2"], ["activations"])]
+def _output_nodes(p: str, out: str) -> list:
+    """``{p}z0`` (last GRU layer's output) -> ``out``: linear layer and sigmoid."""
+    return [helper.make_node("MatMul", [p + "z0", p + "out_w"], [p + "z1"]),
+            helper.make_node("Add", [p + "z1", p + "out_b"], [p + "z2"]),
+            helper.make_node("Sigmoid", [p + "z2"], [out])]
 
 
-def state_spec(w: dict) -> list[dict]:
-    return [{"input": f"h{i}_in", "output": f"h{i}_out", "shape": [1, 1, w["hidden"]]}
-            for i in range(len(w["gru"]))]
+def _mean_nodes(members: list[tuple[str, dict]]) -> list:
+    """The members' ``{p}activations`` -> ``activations`` (none for a single model)."""
+    if len(members) == 1:
+        return []
+    return [helper.make_node("Mean", [p + "activations" for p, _ in members], ["activations"])]
 
 
-def streaming_graph(w: dict) -> onnx.GraphProto:
+def state_spec(w: dict | list[dict]) -> list[dict]:
+    return [{"input": f"{p}h{i}_in", "output": f"{p}h{i}_out", "shape": [1, 1, x["hidden"]]}
+            for p, x in _members(w) for i in range(len(x["gru"]))]
+
+
+def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
     """``features`` [T, F] + states -> ``activations`` [T, 2] + states: T >= 1 frames per call
     (the daemon passes every frame that arrived since it last woke; T = 1 is frame by frame)."""
-    H, F = w["hidden"], w["n_in"]
-    L = len(w["gru"])
-    nodes = _projection_nodes() + [
-        helper.make_node("Reshape", ["p2", "shape_T_1_P"], ["x0"]),       # [T, 1, P]
-    ]
-    x = "x0"
-    for i in range(L):
-        nodes.append(_gru_node(i, x, f"h{i}_in", f"y{i}", f"h{i}_out", H))
-        nodes.append(helper.make_node("Squeeze", [f"y{i}", "axis1"], [f"x{i + 1}"]))  # [T, 1, H]
-        x = f"x{i + 1}"
-    nodes += [
-        helper.make_node("Reshape", [x, "shape_T_H"], ["z0"]),             # [T, H]
-    ] + _output_nodes()
-    inits = _common_inits(w) + [
-        numpy_helper.from_array(np.array([-1, 1, w["proj_w"].shape[1]], np.int64), "shape_T_1_P"),
-        numpy_helper.from_array(np.array([-1, H], np.int64), "shape_T_H"),
-        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
-    ]
+    members = _members(w)
+    F = members[0][1]["n_in"]
+    nodes: list = []
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    for p, x_w in members:
+        H = x_w["hidden"]
+        nodes += _projection_nodes(p) + [
+            helper.make_node("Reshape", [p + "p2", p + "shape_T_1_P"], [p + "x0"]),  # [T, 1, P]
+        ]
+        x = p + "x0"
+        for i in range(len(x_w["gru"])):
+            nodes.append(_gru_node(i, x, f"{p}h{i}_in", f"{p}y{i}", f"{p}h{i}_out", H, p))
+            nodes.append(helper.make_node("Squeeze", [f"{p}y{i}", "axis1"], [f"{p}x{i + 1}"]))
+            x = f"{p}x{i + 1}"
+        nodes += [
+            helper.make_node("Reshape", [x, p + "shape_T_H"], [p + "z0"]),      # [T, H]
+        ] + _output_nodes(p, p + "activations" if p else "activations")
+        inits += _common_inits(x_w, p) + [
+            numpy_helper.from_array(np.array([-1, 1, x_w["proj_w"].shape[1]], np.int64),
+                                    p + "shape_T_1_P"),
+            numpy_helper.from_array(np.array([-1, H], np.int64), p + "shape_T_H"),
+        ]
+    nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["T", F])]
     outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["T", 2])]
     for s in state_spec(w):
@@ -121,34 +151,38 @@ def streaming_graph(w: dict) -> onnx.GraphProto:
     return helper.make_graph(nodes, "beatd_streaming", inputs, outputs, inits)
 
 
-def sequence_graph(w: dict) -> onnx.GraphProto:
-    H, F = w["hidden"], w["n_in"]
-    L = len(w["gru"])
-    nodes = _projection_nodes() + [
-        helper.make_node("Transpose", ["p2"], ["x0"], perm=[1, 0, 2]),  # [T, 1, P]
-    ]
-    x = "x0"
-    for i in range(L):
-        nodes.append(_gru_node(i, x, "", f"y{i}", f"yh{i}", H))
-        nodes.append(helper.make_node("Squeeze", [f"y{i}", "axis1"], [f"x{i + 1}"]))  # [T, 1, H]
-        x = f"x{i + 1}"
-    nodes += [
-        helper.make_node("Transpose", [x], ["z0"], perm=[1, 0, 2]),  # [1, T, H]
-    ] + _output_nodes()
-    inits = _common_inits(w) + [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+def sequence_graph(w: dict | list[dict]) -> onnx.GraphProto:
+    members = _members(w)
+    F = members[0][1]["n_in"]
+    nodes: list = []
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    for p, x_w in members:
+        nodes += _projection_nodes(p) + [
+            helper.make_node("Transpose", [p + "p2"], [p + "x0"], perm=[1, 0, 2]),  # [T, 1, P]
+        ]
+        x = p + "x0"
+        for i in range(len(x_w["gru"])):
+            nodes.append(_gru_node(i, x, "", f"{p}y{i}", f"{p}yh{i}", x_w["hidden"], p))
+            nodes.append(helper.make_node("Squeeze", [f"{p}y{i}", "axis1"], [f"{p}x{i + 1}"]))
+            x = f"{p}x{i + 1}"
+        nodes += [
+            helper.make_node("Transpose", [x], [p + "z0"], perm=[1, 0, 2]),  # [1, T, H]
+        ] + _output_nodes(p, p + "activations" if p else "activations")
+        inits += _common_inits(x_w, p)
+    nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]
     outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, [1, "T", 2])]
     return helper.make_graph(nodes, "beatd_sequence", inputs, outputs, inits)
 
 
-def metadata(w: dict, name: str, version: str, params: FrontendParams, extra: dict) -> dict[str, str]:
+def metadata(w: dict | list[dict], name: str, version: str, params: FrontendParams, extra: dict) -> dict[str, str]:
     meta = dict(params.to_metadata())
     meta.update({
         "beatd.model.format": FORMAT,
         "beatd.model.name": name,
         "beatd.model.version": version,
         "beatd.model.arch": json.dumps(extra.get("arch", {})),
-        "beatd.model.n_features": str(w["n_in"]),
+        "beatd.model.n_features": str(_members(w)[0][1]["n_in"]),
         "beatd.model.outputs": "beat,downbeat",
         "beatd.model.state": json.dumps(state_spec(w)),
         "beatd.model.streaming_file": f"{name}.onnx",
@@ -169,14 +203,15 @@ def _model_proto(graph, meta: dict[str, str], graph_kind: str) -> onnx.ModelProt
     return m
 
 
-def export_model(model, out_dir: str | Path, name: str, version: str = "1",
-                 params: FrontendParams | None = None, extra: dict | None = None) -> tuple[Path, Path]:
-    """Write ``out_dir/name.onnx`` (streaming) and ``out_dir/name.seq.onnx`` (sequence)."""
+def export_weights(w: dict | list[dict], out_dir: str | Path, name: str, version: str = "1",
+                   params: FrontendParams | None = None, extra: dict | None = None) -> tuple[Path, Path]:
+    """Write ``out_dir/name.onnx`` (streaming) and ``out_dir/name.seq.onnx`` (sequence) from
+    :func:`gru_weights` (or :func:`weights_from_onnx`) output; a list: their mean ensemble."""
     params = params or FrontendParams()
     extra = extra or {}
-    w = gru_weights(model)
-    if w["n_in"] != params.n_features:
-        raise ValueError(f"model expects {w['n_in']} features, frontend gives {params.n_features}")
+    n_in = _members(w)[0][1]["n_in"]
+    if n_in != params.n_features:
+        raise ValueError(f"model expects {n_in} features, frontend gives {params.n_features}")
     meta = metadata(w, name, version, params, extra)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +219,34 @@ def export_model(model, out_dir: str | Path, name: str, version: str = "1",
     onnx.save(_model_proto(streaming_graph(w), meta, "streaming"), p_stream)
     onnx.save(_model_proto(sequence_graph(w), meta, "sequence"), p_seq)
     return p_stream, p_seq
+
+
+def export_model(model, out_dir: str | Path, name: str, version: str = "1",
+                 params: FrontendParams | None = None, extra: dict | None = None) -> tuple[Path, Path]:
+    """:func:`export_weights` of a ``BeatGRU``, or of a list of them (a mean ensemble)."""
+    w = [gru_weights(m) for m in model] if isinstance(model, (list, tuple)) else gru_weights(model)
+    return export_weights(w, out_dir, name, version, params, extra)
+
+
+def weights_from_onnx(path: str | Path) -> tuple[dict, dict[str, str]]:
+    """(weights as :func:`gru_weights` gives them, metadata) of a single-model streaming file
+    written by :func:`export_weights`, so that shipped models can join an ensemble without
+    their checkpoints."""
+    m = onnx.load(str(path))
+    meta = {p.key: p.value for p in m.metadata_props}
+    if meta.get("beatd.model.format") != FORMAT or meta.get("beatd.model.graph") != "streaming":
+        raise ValueError(f"{path}: not a beatd streaming model file")
+    init = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in m.graph.initializer}
+    if "proj_w" not in init:
+        raise ValueError(f"{path}: an ensemble file cannot be a member; give its members instead")
+    layers = []
+    while f"gru{len(layers)}_W" in init:
+        i = len(layers)
+        layers.append((init[f"gru{i}_W"], init[f"gru{i}_R"], init[f"gru{i}_B"]))
+    w = {"proj_w": init["proj_w"], "proj_b": init["proj_b"], "gru": layers,
+         "out_w": init["out_w"], "out_b": init["out_b"], "hidden": layers[0][1].shape[-1],
+         "n_in": init["proj_w"].shape[0]}
+    return w, meta
 
 
 def load_checkpoint(path: str | Path):
@@ -198,17 +261,47 @@ def load_checkpoint(path: str | Path):
     return model, ck
 
 
+def load_member(path: str | Path) -> tuple[dict, dict]:
+    """(weights, info) of a checkpoint from ``export.train`` (``.pt``) or a streaming model file
+    (``.onnx``); info: config, peak_threshold, summary, version, frontend params."""
+    if str(path).endswith(".onnx"):
+        w, meta = weights_from_onnx(path)
+        return w, {"config": json.loads(meta.get("beatd.model.arch", "{}")),
+                   "peak_threshold": float(meta.get("beatd.model.peak_threshold", "0.3")),
+                   "summary": json.loads(meta.get("beatd.train.summary", "{}")),
+                   "version": meta.get("beatd.model.version", "1"),
+                   "params": FrontendParams.from_metadata(meta)}
+    model, ck = load_checkpoint(path)
+    return gru_weights(model), {"config": ck["config"], "peak_threshold": ck.get("peak_threshold", 0.3),
+                                "summary": ck.get("summary", {}), "version": str(ck.get("version", "1")),
+                                "params": FrontendParams()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt", required=True, help="checkpoint written by export.train")
+    ap.add_argument("--ckpt", required=True, nargs="+",
+                    help="checkpoint written by export.train (.pt) or an exported streaming model "
+                         "(.onnx); several: their mean ensemble, in this order")
     ap.add_argument("--out", default="models")
     ap.add_argument("--name", default="beatd_gru")
     ap.add_argument("--version", default=None)
     a = ap.parse_args()
-    model, ck = load_checkpoint(a.ckpt)
-    extra = {"arch": ck["config"], "peak_threshold": ck.get("peak_threshold", 0.3),
-             "train_summary": ck.get("summary", {})}
-    p1, p2 = export_model(model, a.out, a.name, a.version or str(ck.get("version", "1")), extra=extra)
+    loaded = [load_member(c) for c in a.ckpt]
+    params = loaded[0][1]["params"]
+    for c, (_, info) in zip(a.ckpt, loaded):
+        if info["params"] != params:
+            raise SystemExit(f"{c}: its frontend differs from {a.ckpt[0]}'s; members must share one")
+    if len(loaded) == 1:
+        (w, info), = loaded
+        extra = {"arch": info["config"], "peak_threshold": info["peak_threshold"],
+                 "train_summary": info["summary"]}
+    else:   # the members' configs and summaries in order; the mean of their peak thresholds
+        w = [x for x, _ in loaded]
+        extra = {"arch": {"ensemble": "mean", "members": [i["config"] for _, i in loaded]},
+                 "peak_threshold": float(np.mean([i["peak_threshold"] for _, i in loaded])),
+                 "train_summary": {"members": [i["summary"] for _, i in loaded]}}
+    version = a.version or "+".join(i["version"] for _, i in loaded)
+    p1, p2 = export_weights(w, a.out, a.name, version, params, extra)
     print(f"wrote {p1} ({p1.stat().st_size} B) and {p2} ({p2.stat().st_size} B)")
 
 

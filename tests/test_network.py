@@ -77,6 +77,46 @@ def test_torch_onnx_streaming_sequence_parity(random_model):
     assert np.abs(np.concatenate(out) - stream).max() <= TOL
 
 
+
+def test_mean_ensemble_is_one_graph_that_averages_its_members(random_model, tmp_path):
+    """Two networks exported as one ensemble (from a torch model and from an exported file, as
+    shipping one with an older model does) give exactly the mean of their own outputs, streaming
+    in any batch size and as a sequence, with each member's state carried separately."""
+    from export.onnx_export import export_weights, gru_weights, weights_from_onnx
+
+    m0, p0 = random_model
+    torch.manual_seed(1)
+    m1 = BeatGRU(hidden=16, layers=1, proj=24)       # members need not share a shape
+    with torch.no_grad():
+        m1.mean.uniform_(0.0, 3.0)
+        m1.std.uniform_(0.3, 2.0)
+        for p in m1.parameters():
+            p.mul_(3.0)
+    m1.eval()
+    export_model(m1, tmp_path, "one")
+    w0, meta0 = weights_from_onnx(p0)
+    assert meta0["beatd.model.version"] == "1"
+    p_ens, _ = export_weights([w0, gru_weights(m1)], tmp_path, "ens", "1+1")
+    a, b, ens = BeatNetwork(p0), BeatNetwork(tmp_path / "one.onnx"), BeatNetwork(p_ens)
+    assert [s["input"] for s in ens.state_spec] == ["m0_h0_in", "m0_h1_in", "m1_h0_in"]
+    x = _frames(300)
+    mean = (a.process_sequence(x) + b.process_sequence(x)) / 2
+    assert np.abs(a.process_sequence(x) - b.process_sequence(x)).max() > 0.05   # not alike
+    assert np.abs(ens.process_sequence(x) - mean).max() <= TOL
+    out, i = [], 0
+    for n in [1, 5, 64, 30, 200]:
+        out.append(ens.process_frames(x[i:i + n]).copy())
+        i += n
+    assert np.abs(np.concatenate(out) - mean).max() <= TOL
+    # a single member re-exported from its file is the same model
+    export_weights(w0, tmp_path, "again", "1")
+    again = BeatNetwork(tmp_path / "again.onnx")
+    assert again.metadata["beatd.model.weights_sha256"] == meta0["beatd.model.weights_sha256"]
+    assert np.abs(again.process_sequence(x) - a.process_sequence(x)).max() == 0.0
+    with pytest.raises(ValueError, match="ensemble file cannot be a member"):
+        weights_from_onnx(p_ens)
+
+
 def _edit_meta(src: Path, dst: Path, drop: str | None = None, set_: dict | None = None) -> None:
     m = onnx.load(str(src))
     props = {p.key: p.value for p in m.metadata_props}

@@ -86,9 +86,19 @@ def _common_inits(w: dict, p: str = "") -> list:
     return inits
 
 
-def _gru_node(i: int, x: str, h0: str, y: str, yh: str, H: int, p: str = ""):
-    return helper.make_node("GRU", [x, f"{p}gru{i}_W", f"{p}gru{i}_R", f"{p}gru{i}_B", "", h0],
-                            [y, yh], name=f"{p}gru{i}", hidden_size=H, linear_before_reset=1)
+def _gru_layers(p: str, w: dict, x: str, streaming: bool) -> tuple[list, str]:
+    """``x`` [T, 1, P] through the GRU layers (each followed by a Squeeze) -> (nodes, name of the
+    last layer's output [T, 1, H]). Streaming layers take and give the states ``{p}h{i}_in`` /
+    ``{p}h{i}_out``; sequence layers start from zero."""
+    nodes = []
+    for i in range(len(w["gru"])):
+        h0, yh = (f"{p}h{i}_in", f"{p}h{i}_out") if streaming else ("", f"{p}yh{i}")
+        nodes.append(helper.make_node("GRU", [x, f"{p}gru{i}_W", f"{p}gru{i}_R", f"{p}gru{i}_B", "", h0],
+                                      [f"{p}y{i}", yh], name=f"{p}gru{i}", hidden_size=w["hidden"],
+                                      linear_before_reset=1))
+        nodes.append(helper.make_node("Squeeze", [f"{p}y{i}", "axis1"], [f"{p}x{i + 1}"]))
+        x = f"{p}x{i + 1}"
+    return nodes, x
 
 
 def _projection_nodes(p: str = "") -> list:
@@ -98,11 +108,11 @@ def _projection_nodes(p: str = "") -> list:
             helper.make_node("Elu", [p + "p1"], [p + "p2"], alpha=1.0)]
 
 
-def _output_nodes(p: str, out: str) -> list:
-    """``{p}z0`` (last GRU layer's output) -> ``out``: linear layer and sigmoid."""
+def _output_nodes(p: str) -> list:
+    """``{p}z0`` (last GRU layer's output) -> ``{p}activations``: linear layer and sigmoid."""
     return [helper.make_node("MatMul", [p + "z0", p + "out_w"], [p + "z1"]),
             helper.make_node("Add", [p + "z1", p + "out_b"], [p + "z2"]),
-            helper.make_node("Sigmoid", [p + "z2"], [out])]
+            helper.make_node("Sigmoid", [p + "z2"], [p + "activations"])]
 
 
 def _mean_nodes(members: list[tuple[str, dict]]) -> list:
@@ -129,14 +139,10 @@ def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
         nodes += _projection_nodes(p) + [
             helper.make_node("Reshape", [p + "p2", p + "shape_T_1_P"], [p + "x0"]),  # [T, 1, P]
         ]
-        x = p + "x0"
-        for i in range(len(x_w["gru"])):
-            nodes.append(_gru_node(i, x, f"{p}h{i}_in", f"{p}y{i}", f"{p}h{i}_out", H, p))
-            nodes.append(helper.make_node("Squeeze", [f"{p}y{i}", "axis1"], [f"{p}x{i + 1}"]))
-            x = f"{p}x{i + 1}"
-        nodes += [
+        layers, x = _gru_layers(p, x_w, p + "x0", streaming=True)
+        nodes += layers + [
             helper.make_node("Reshape", [x, p + "shape_T_H"], [p + "z0"]),      # [T, H]
-        ] + _output_nodes(p, p + "activations" if p else "activations")
+        ] + _output_nodes(p)
         inits += _common_inits(x_w, p) + [
             numpy_helper.from_array(np.array([-1, 1, x_w["proj_w"].shape[1]], np.int64),
                                     p + "shape_T_1_P"),
@@ -160,14 +166,10 @@ def sequence_graph(w: dict | list[dict]) -> onnx.GraphProto:
         nodes += _projection_nodes(p) + [
             helper.make_node("Transpose", [p + "p2"], [p + "x0"], perm=[1, 0, 2]),  # [T, 1, P]
         ]
-        x = p + "x0"
-        for i in range(len(x_w["gru"])):
-            nodes.append(_gru_node(i, x, "", f"{p}y{i}", f"{p}yh{i}", x_w["hidden"], p))
-            nodes.append(helper.make_node("Squeeze", [f"{p}y{i}", "axis1"], [f"{p}x{i + 1}"]))
-            x = f"{p}x{i + 1}"
-        nodes += [
+        layers, x = _gru_layers(p, x_w, p + "x0", streaming=False)
+        nodes += layers + [
             helper.make_node("Transpose", [x], [p + "z0"], perm=[1, 0, 2]),  # [1, T, H]
-        ] + _output_nodes(p, p + "activations" if p else "activations")
+        ] + _output_nodes(p)
         inits += _common_inits(x_w, p)
     nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]

@@ -107,23 +107,22 @@ def in_span(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def score(params: TrackerParams, tracks) -> dict:
     """Mean F, AMLt, median time to lock, locked share and mean downbeat F (tracks with bar
-    positions) over ``tracks``; ``locks``: each track's time to lock (inf: never); ``per_track``:
-    name -> (F, AMLt, time to lock) (``export.compare_tracks`` compares two models with it)."""
-    f, amlt, lock, down, per_track = [], [], [], [], {}
+    positions) over ``tracks``; ``per_track``: name -> (F, AMLt, time to lock; inf: never)
+    (``export.compare_tracks`` compares two models with it)."""
+    per_track, down = {}, []
     for name, act, ref, ref_bib in tracks:
         s = track_and_score(params, act, ref, ref_bib)
         per_track[name] = (s.f_measure, s.amlt, s.lock_time)
-        f.append(s.f_measure)
-        amlt.append(s.amlt)
-        lock.append(s.lock_time)
         if math.isfinite(s.downbeat_f):
             down.append(s.downbeat_f)
-    lock_a = np.array(lock)
+    if len(per_track) != len(tracks):
+        raise ValueError("validation track names are not unique")
+    f, amlt, lock = np.array(list(per_track.values()), np.float64).reshape(-1, 3).T
     return {"f": float(np.mean(f)), "amlt": float(np.mean(amlt)),
-            "lock_median": float(np.median(lock_a)),
-            "locked": float(np.isfinite(lock_a).mean()),
+            "lock_median": float(np.median(lock)),
+            "locked": float(np.isfinite(lock).mean()),
             "downbeat_f": float(np.mean(down)) if down else math.nan, "downbeat_n": len(down),
-            "locks": lock, "per_track": per_track}
+            "per_track": per_track}
 
 
 def synth_val(model: str, levels: list[int], n: int) -> list[list[tuple]]:
@@ -247,7 +246,7 @@ def main() -> None:
         if synth:       # mean over the levels of each level's mean (median lock: of all)
             q = [score(params, tr) for tr in synth]
             per_track.setdefault("synthetic", {k: v for x in q for k, v in x["per_track"].items()})
-            lock = float(np.median([x for r_level in q for x in r_level["locks"]]))
+            lock = float(np.median([t[2] for r_level in q for t in r_level["per_track"].values()]))
             row += [f"{np.mean([x['f'] for x in q]):.3f}",
                     f"{np.mean([x['amlt'] for x in q]):.3f}", fmt_lock(lock)]
         if asap:

@@ -105,18 +105,25 @@ for src in sys.argv[3:]:
 PEER_PYTHON = {"madmom-online": "venv-madmom016", "madmom-offline": "venv-madmom016"}
 
 
+def peer_python(name: str) -> tuple[Path, dict]:
+    """The interpreter ``run_peer.sh`` uses for peer ``name`` (installed by the peers'
+    INSTALL.sh) and the environment it runs under (one thread, the peers' caches)."""
+    home = Path(os.environ.get("PEERS_HOME", Path.home() / ".cache" / "beat-peers"))
+    py = home / PEER_PYTHON.get(name, "venv") / "bin" / "python"
+    env = dict(os.environ, PEERS_DIR=str(RUN_PEER.parent), PYTHONWARNINGS="ignore",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               XDG_CACHE_HOME=str(home / "cache"), NUMBA_CACHE_DIR=str(home / "cache" / "numba"))
+    return py, env
+
+
 def cache_batch(name: str, files, cache: Path = CACHE) -> int:
     """Fill the cache for one peer in ONE process (imports paid once; BeatNet's take a minute
     on a busy machine), with a fresh estimator per file and the same code, WAV conversion and
     thread settings as ``run_peer.sh``. Returns the process's exit status."""
-    home = Path(os.environ.get("PEERS_HOME", Path.home() / ".cache" / "beat-peers"))
-    py = home / PEER_PYTHON.get(name, "venv") / "bin" / "python"
+    py, env = peer_python(name)
     script = cache / "_batch_peer.py"
     cache.mkdir(parents=True, exist_ok=True)
     script.write_text(_BATCH)
-    env = dict(os.environ, PEERS_DIR=str(RUN_PEER.parent), PYTHONWARNINGS="ignore",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               XDG_CACHE_HOME=str(home / "cache"), NUMBA_CACHE_DIR=str(home / "cache" / "numba"))
     return subprocess.run([str(py), str(script), name, str(cache), *map(str, files)],
                           env=env).returncode
 

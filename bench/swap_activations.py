@@ -55,6 +55,7 @@ for path in sys.argv[2:]:
 
 
 def cached_path(audio: Path) -> Path:
+    """Where madmom's beat activation of ``audio`` is cached (float32, 100 frames/s)."""
     return CACHE / audio.parent.name / (audio.stem + ".npy")
 
 
@@ -64,6 +65,8 @@ def madmom_activations(files: list[Path]) -> None:
     if not todo:
         return
     py, env = peer_python("madmom-online")
+    if not py.is_file():
+        sys.exit(f"madmom's interpreter {py} is missing: run ../shared/peers/INSTALL.sh first")
     subprocess.run([str(py), "-c", _MADMOM, str(CACHE), *map(str, todo)], env=env, check=True)
 
 

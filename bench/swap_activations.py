@@ -34,7 +34,8 @@ from common import machine  # noqa: E402
 from compare_peers import DATA, ROOT, dev_files, peer_python  # noqa: E402
 
 from realtime.analyze import analyze_file, load_network  # noqa: E402
-from realtime.evaluate import Prediction, compare_markdown, evaluate_files  # noqa: E402
+from realtime.evaluate import (Prediction, beatd_predictor, compare_markdown,  # noqa: E402
+                               evaluate_files)
 
 CACHE = ROOT / ".cache" / "peer_activations" / "madmom-online"
 MAX_LAG = 10
@@ -115,17 +116,15 @@ def main() -> None:
     lag = int(np.median(lags))
     swapped = _SwappedNetwork(own, lag, net.params)
 
-    def predictor(network):
-        def predict(audio: Path) -> Prediction:
-            swapped.audio = audio
-            res = analyze_file(audio, network=network, tempo_hop_s=0.0)
-            return Prediction(res.times, res.bpm or None,
-                              np.array([e.beat_in_bar for e in res.events], np.int64))
-        return predict
+    swapped_predict = beatd_predictor(network=swapped)
+
+    def predict_swapped(audio: Path) -> Prediction:
+        swapped.audio = audio  # the swapped network serves the file being analysed
+        return swapped_predict(audio)
 
     pairs = [(f, f.with_suffix(".beats")) for f in files]
-    evs = [evaluate_files(pairs, predictor(net), "beatd network + beatd tracker"),
-           evaluate_files(pairs, predictor(swapped), "madmom online RNN + beatd tracker")]
+    evs = [evaluate_files(pairs, beatd_predictor(network=net), "beatd network + beatd tracker"),
+           evaluate_files(pairs, predict_swapped, "madmom online RNN + beatd tracker")]
     report = (f"# {machine()}; {len(files)} files of {args.data}\n\n"
               f"madmom frame t + {lag} aligned with beatd frame t (median over files; "
               f"per-file lags {sorted(set(lags))})\n\n" + compare_markdown(evs))

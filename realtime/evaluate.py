@@ -350,13 +350,14 @@ def evaluate_files(pairs, predictor: Callable[[Path], Prediction], name: str | N
 
 
 def beatd_predictor(model_path: str | Path | None = None, tracker_params=None,
-                    tempo_params=None, gate_db: float | None = -50.0):
+                    tempo_params=None, gate_db: float | None = -50.0, network=None):
     """beatd's predictor for :func:`evaluate_dirs`: :func:`realtime.analyze.analyze_file` with
-    one network loaded once; the tempo is the median of the emitted beats' tempi."""
+    one network loaded once (or ``network``, anything :func:`realtime.analyze.analyze_signal`
+    accepts); the tempo is the median of the emitted beats' tempi."""
     from realtime.analyze import analyze_file, load_network
     from realtime.tracker import TrackerParams
 
-    net = load_network(model_path)
+    net = network if network is not None else load_network(model_path)
     tp = tracker_params if tracker_params is not None else TrackerParams()
 
     def predict(audio: Path) -> Prediction:

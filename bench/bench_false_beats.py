@@ -3,12 +3,18 @@
 Usage::
 
     .venv/bin/python bench/bench_false_beats.py [--seconds 60] [--seeds 3] [--set KEY=V[,KEY=V]] [--model M]
+        [--peer madmom-online]
 
 Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, unrhythmic talk
 (synthetic syllables), one to four people clapping at random times, and random clicks (typing,
 footsteps); the event kinds with ``--seeds`` seeds. For each: beats per minute and the
 confidence of those beats (percentiles), with the default tracker and with every ``--set``
 variant (e.g. ``--set unlock_gain=0.0``). Every beat here is a false one.
+
+``--peer NAME`` adds rows for a reference tracker of ``../shared/peers`` on the same signals
+(written as 16-bit WAV under ``.cache/false_beats/``; the peer's beats are cached next to the
+dev set's, in ``.cache/peers/NAME/false_beats-<seconds>s/``): the same question asked of a
+tracker that has no start gate.
 
 The tests' random activations (``export.tune_tracker.noise_activations``) stand in for the
 network's output on such sound; this runs the real network on audio.
@@ -24,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from export.synth import no_beat_set
 from export.tune_tracker import parse_value
@@ -47,6 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME",
+                    help="also run this reference tracker of ../shared/peers (e.g. madmom-online)")
     args = ap.parse_args(argv)
     net = load_network(args.model)
     sigs = no_beat_set(args.seconds, args.seeds)
@@ -65,7 +74,35 @@ def main(argv=None) -> int:
             print(f"| {name} | {sig} | {len(ev) * 60.0 / args.seconds:.0f} | {pct} |")
         print(f"| {name} | **mean** | {total * 60.0 / args.seconds / len(sigs):.1f} | |",
               flush=True)
+    for peer in args.peer:
+        beats = peer_beats(peer, sigs, args.seconds)
+        for sig, times in beats.items():
+            print(f"| {peer} | {sig} | {len(times) * 60.0 / args.seconds:.0f} | - |")
+        total = sum(map(len, beats.values()))
+        print(f"| {peer} | **mean** | {total * 60.0 / args.seconds / len(sigs):.1f} | |",
+              flush=True)
     return 0
+
+
+def peer_beats(peer: str, sigs: dict[str, np.ndarray], seconds: float) -> dict[str, np.ndarray]:
+    """Beat times of reference tracker ``peer`` on each signal, through ``compare_peers``'
+    batch runner (one process, a fresh estimator per signal, cached)."""
+    import soundfile as sf
+
+    from compare_peers import CACHE, cache_batch, peer_run
+    from export.synth import SR
+
+    folder = ROOT / ".cache" / "false_beats" / f"false_beats-{seconds:g}s"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for sig, y in sigs.items():
+        paths[sig] = folder / (sig.replace(" ", "_").replace("#", "") + ".wav")
+        if not paths[sig].is_file():
+            sf.write(paths[sig], np.clip(y, -1.0, 1.0), SR, subtype="PCM_16")
+    if cache_batch(peer, list(paths.values()), CACHE) != 0:
+        raise RuntimeError(f"{peer} failed (install the peers: "
+                           "cd ../shared/peers && bash INSTALL.sh)")
+    return {sig: peer_run(peer, p, CACHE)[0] for sig, p in paths.items()}
 
 
 if __name__ == "__main__":

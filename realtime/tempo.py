@@ -3,13 +3,21 @@
 Per frame, :meth:`TempoEstimator.process` updates, in numba and without allocating, a recursive
 autocorrelation over a sliding, exponentially weighted window::
 
-    m_t    = m_{t-1} + (1 - alpha) * (a_t - m_{t-1})          (running mean of the activation)
+    w_t    = beta * w_{t-1} + (1 - beta)                    (weight seen so far, w_0 = 0)
+    m_t    = m_{t-1} + (1 - beta) / w_t * (a_t - m_{t-1})   (running mean of the activation)
     v_t    = a_t - m_t
     r_t[L] = alpha * r_{t-1}[L] + (1 - alpha) * v_t * v_{t-L}  (L = 0 .. max lag)
 
 ``alpha = exp(-1 / (window_s * fps))``: each lag costs one multiply-add per frame, so the whole
 update is O(max lag) (about 400 multiply-adds for 60 BPM and 4 harmonics at 100 frames/s), no
 recomputation over the window.
+
+The mean has its own, shorter window (``beta = exp(-1 / (mean_window_s * fps))``) and is
+bias-corrected by ``w_t``: it is the exponentially weighted mean of the frames seen so far,
+``a_1`` at the first frame. A mean that started at 0 and followed the 5 s window would leave
+``v_t`` offset by the activation's level for seconds after the start (or after any change of
+level), and that offset correlates with itself at every lag: a flat activation scored 0.88 at
+every tempo after 5 s and 0.999 after 30 s (session 18).
 
 A tempo ``T`` (beat period ``P = 60 * fps / T`` frames, fractional) is scored by a comb over the
 first ``n_harmonics`` multiples of its period (linear interpolation between integer lags)::
@@ -48,6 +56,10 @@ class TempoParams:
     prior_bpm : centre of the log-normal tempo prior (BPM).
     prior_octaves : standard deviation of the prior, in octaves (log2 units); large = flat.
     resolution : spacing of the tempo grid used to find the peak (fraction, 0.005 = 0.5 %).
+    mean_window_s : time constant of the running mean removed before the autocorrelation
+        (seconds); short, so that a change of the activation's level is not taken for periodicity,
+        and longer than a beat period at the slowest tempi would be pointless (the mean would
+        not be steadier where it matters).
     fps : activation frame rate (frames per second).
     """
 
@@ -58,14 +70,17 @@ class TempoParams:
     prior_bpm: float = 120.0
     prior_octaves: float = 0.8
     resolution: float = 0.005
+    mean_window_s: float = 1.0
     fps: float = 100.0
 
     def __post_init__(self) -> None:
         if not 0 < self.min_bpm < self.max_bpm:
             raise ValueError(f"tempo range must satisfy 0 < min_bpm < max_bpm "
                              f"(got {self.min_bpm}, {self.max_bpm})")
-        if self.window_s <= 0 or self.fps <= 0 or self.n_harmonics < 1 or self.resolution <= 0:
-            raise ValueError("window_s, fps and resolution must be > 0 and n_harmonics >= 1")
+        if (self.window_s <= 0 or self.mean_window_s <= 0 or self.fps <= 0
+                or self.n_harmonics < 1 or self.resolution <= 0):
+            raise ValueError("window_s, mean_window_s, fps and resolution must be > 0 and "
+                             "n_harmonics >= 1")
         if self.prior_octaves <= 0:
             raise ValueError("prior_octaves must be > 0")
 
@@ -94,9 +109,12 @@ class TempoEstimate(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
-def _acf_update(a, alpha, mean_state, hist, pos, r):
-    """One frame of the recursive EW autocorrelation (see module docstring). No allocation."""
-    m = mean_state[0] + (1.0 - alpha) * (a - mean_state[0])
+def _acf_update(a, alpha, mean_alpha, mean_state, hist, pos, r):
+    """One frame of the recursive EW autocorrelation (see module docstring); ``mean_state``
+    holds the running mean and its weight. No allocation."""
+    w = mean_alpha * mean_state[1] + (1.0 - mean_alpha)
+    mean_state[1] = w
+    m = mean_state[0] + (1.0 - mean_alpha) / w * (a - mean_state[0])
     mean_state[0] = m
     v = a - m
     n = hist.shape[0]
@@ -112,6 +130,14 @@ def _acf_update(a, alpha, mean_state, hist, pos, r):
     if p >= n:
         p = 0
     pos[0] = p
+
+
+@numba.njit(cache=True, nogil=True)
+def _acf_update_frames(beats, actives, alpha, mean_alpha, mean_state, hist, pos, r):
+    """:func:`_acf_update` over many frames in one call; a frame whose ``actives`` entry is
+    False (below the silence gate) counts as activation 0."""
+    for j in range(beats.shape[0]):
+        _acf_update(beats[j] if actives[j] else 0.0, alpha, mean_alpha, mean_state, hist, pos, r)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -143,10 +169,12 @@ def _comb_scores(r, periods, n_harmonics, out):
 class AcfState(NamedTuple):
     """The arrays of a :class:`TempoEstimator` that its per-frame update changes, for a stage
     that runs that update (``_acf_update``) and the comb score inside its own numba loop (the
-    beat tracker): ``alpha`` the window's decay, then the running mean, the history ring, its
-    position and the autocorrelation ``r`` (lags 0, 1, ...)."""
+    beat tracker): ``alpha`` the window's decay, ``mean_alpha`` the running mean's, then the
+    running mean with its weight, the history ring, its position and the autocorrelation ``r``
+    (lags 0, 1, ...)."""
 
     alpha: float
+    mean_alpha: float
     mean: np.ndarray
     hist: np.ndarray
     pos: np.ndarray
@@ -165,16 +193,23 @@ class TempoEstimator:
     120
     """
 
-    def __init__(self, params: TempoParams = TempoParams()) -> None:
+    def __init__(self, params: TempoParams = TempoParams(), *,
+                 mean_from_zero: bool = False) -> None:
+        """``mean_from_zero``: the running mean starts at 0 without the bias correction (the
+        estimator before session 18, which the beat tracker's start gate and re-lock weights
+        were validated with; :class:`~realtime.tracker.BeatTracker` keeps one for them)."""
         self.params = params
         p = params
         self._alpha = math.exp(-1.0 / (p.window_s * p.fps))
+        self._mean_alpha = math.exp(-1.0 / (p.mean_window_s * p.fps))
         max_period = 60.0 * p.fps / p.min_bpm
         self._n_lags = int(math.ceil(max_period * p.n_harmonics)) + 2
         self._r = np.zeros(self._n_lags, np.float64)
         self._hist = np.zeros(self._n_lags, np.float64)
         self._pos = np.zeros(1, np.int64)
-        self._mean = np.zeros(1, np.float64)
+        self._mean = np.zeros(2, np.float64)  # mean, its weight
+        self._weight0 = 1.0 if mean_from_zero else 0.0   # weight 1: no correction, m_0 = 0
+        self._mean[1] = self._weight0
         n = int(math.ceil(math.log(p.max_bpm / p.min_bpm) / math.log1p(p.resolution))) + 1
         self.grid_bpm = p.min_bpm * np.exp(np.linspace(0.0, math.log(p.max_bpm / p.min_bpm), n))
         self._grid_periods = 60.0 * p.fps / self.grid_bpm
@@ -188,12 +223,14 @@ class TempoEstimator:
         self._hist[:] = 0.0
         self._pos[0] = 0
         self._mean[0] = 0.0
+        self._mean[1] = self._weight0
         self.frames_done = 0
 
     @property
     def acf_state(self) -> AcfState:
         """The arrays the per-frame update works on (shared, not copies): :class:`AcfState`."""
-        return AcfState(self._alpha, self._mean, self._hist, self._pos, self._r)
+        return AcfState(self._alpha, self._mean_alpha, self._mean, self._hist, self._pos,
+                        self._r)
 
     def prior(self, bpm: float | np.ndarray) -> np.ndarray:
         """Log-normal tempo prior (1 at ``prior_bpm``), as a function of BPM."""
@@ -202,13 +239,18 @@ class TempoEstimator:
 
     def process(self, beat: float) -> None:
         """Consume one frame of beat activation."""
-        _acf_update(float(beat), self._alpha, self._mean, self._hist, self._pos, self._r)
+        _acf_update(float(beat), self._alpha, self._mean_alpha, self._mean, self._hist, self._pos,
+                    self._r)
         self.frames_done += 1
 
-    def process_sequence(self, beat: np.ndarray) -> None:
-        """Consume many frames (same result as calling :meth:`process` on each)."""
-        for a in np.asarray(beat, np.float64):
-            _acf_update(a, self._alpha, self._mean, self._hist, self._pos, self._r)
+    def process_sequence(self, beat: np.ndarray, active: np.ndarray | None = None) -> None:
+        """Consume many frames in one numba call (same result as :meth:`process` on each);
+        frames where ``active`` is False count as activation 0 (as the beat tracker does)."""
+        beat = np.ascontiguousarray(beat, np.float64)
+        if active is None:
+            active = np.ones(len(beat), np.bool_)
+        _acf_update_frames(beat, np.ascontiguousarray(active, np.bool_), self._alpha,
+                           self._mean_alpha, self._mean, self._hist, self._pos, self._r)
         self.frames_done += len(beat)
 
     def scores_at_periods(self, periods: np.ndarray, out: np.ndarray) -> np.ndarray:

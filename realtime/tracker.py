@@ -82,7 +82,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numba
@@ -527,8 +527,9 @@ _N_S = 24
  _P_LOCK_GAIN, _P_LOCK_PERIODICITY, _P_UNLOCK_GAIN, _P_UNLOCK_S, _P_UNLOCK_THRESHOLD, _P_HOLD_S,
  _P_LOOKAHEAD_FRAMES, _P_MIN_GAP, _P_LOCK_CORRECTION, _P_BAR_SWITCH, _P_ENV_DECAY, _P_GAIN_DECAY,
  _P_HOP_S, _P_DELAY_S, _P_FPS, _P_ONB_SCALE, _P_WIN, _P_TEMPO_ALPHA, _P_TEMPO_FPS,
- _P_N_HARMONICS, _P_TEMPO_WEIGHT, _P_RELOCK_GAIN, _P_N_POS, _P_LOCK_LLR) = range(29)
-_N_P = 29
+ _P_N_HARMONICS, _P_TEMPO_WEIGHT, _P_RELOCK_GAIN, _P_N_POS, _P_LOCK_LLR,
+ _P_TEMPO_MEAN_ALPHA) = range(30)
+_N_P = 30
 _N_RECENT = 8  # emitted beats remembered for "this is beat one"
 # the four float per-tempo rows after _dbn_step's five in ``BeatTracker._tf``
 _TF_PERIODS, _TF_SCORES, _TF_PRIOR = 5, 6, 7
@@ -632,7 +633,7 @@ def _track(beats, downs, actives, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mea
         ring_b[rp] = b
         ring_d[rp] = downs[j] if active else 0.0
         sv[_S_RING_POS] = (rp + 1) & 63
-        _acf_update(b, pv[_P_TEMPO_ALPHA], t_mean, t_hist, t_pos, t_r)
+        _acf_update(b, pv[_P_TEMPO_ALPHA], pv[_P_TEMPO_MEAN_ALPHA], t_mean, t_hist, t_pos, t_r)
         if k % 25 == 0:
             _update_restart(tf, t_r, int(pv[_P_N_HARMONICS]), pv[_P_TEMPO_WEIGHT])
         # beat evidence: peak envelope of the activation above its slow running mean (a flat
@@ -935,8 +936,14 @@ class BeatTracker:
         if tempo_params is None:
             tempo_params = TempoParams(min_bpm=p.min_bpm, max_bpm=p.max_bpm, fps=fps,
                                        prior_bpm=p.prior_bpm, prior_octaves=p.prior_octaves)
-        self.tempo = TempoEstimator(tempo_params)
-        self._acf = self.tempo.acf_state  # the arrays the kernel updates in place
+        self.tempo = TempoEstimator(tempo_params)   # reported tempo (``tempo.estimate()``)
+        # the start gate's periodicity and the re-lock weights use the estimator as it was
+        # before session 18 (mean from 0, the autocorrelation's window): the defaults were
+        # validated with it, and the corrected one failed the validation bars (BENCHMARKS,
+        # session 18); the kernel updates these arrays in place
+        self._gate_tempo = TempoEstimator(
+            replace(tempo_params, mean_window_s=tempo_params.window_s), mean_from_zero=True)
+        self._acf = self._gate_tempo.acf_state
 
         i_min = max(2, int(math.floor(60.0 * fps / p.max_bpm)))
         i_max = int(math.ceil(60.0 * fps / p.min_bpm))
@@ -1005,7 +1012,8 @@ class BeatTracker:
                      (_P_HOP_S, self._hop_s), (_P_DELAY_S, self._delay_s), (_P_FPS, fps),
                      (_P_ONB_SCALE, 1.0 / (p.observation_lambda - 1.0)),
                      (_P_WIN, max(1, int(round(p.confidence_window_ms * 1e-3 * fps)))),
-                     (_P_TEMPO_ALPHA, self._acf.alpha), (_P_TEMPO_FPS, tp.fps),
+                     (_P_TEMPO_ALPHA, self._acf.alpha),
+                     (_P_TEMPO_MEAN_ALPHA, self._acf.mean_alpha), (_P_TEMPO_FPS, tp.fps),
                      (_P_N_HARMONICS, tp.n_harmonics), (_P_TEMPO_WEIGHT, p.tempo_weight),
                      (_P_RELOCK_GAIN, p.relock_gain), (_P_N_POS, max(int(m) for m in p.meters)),
                      (_P_LOCK_LLR, p.lock_llr)):
@@ -1036,6 +1044,7 @@ class BeatTracker:
     def reset(self) -> None:
         """Forget everything (new stream); manual settings (locks, nudge) are cleared too."""
         self.tempo.reset()
+        self._gate_tempo.reset()
         self._c0[:] = 0
         self._out[:] = 0.0
         self._mask[:] = 1.0
@@ -1090,7 +1099,7 @@ class BeatTracker:
                    self._acf.pos, self._acf.r,
                    self._bar, self._st_meter, self._st_pos,
                    self._ring_b, self._ring_d, self._scratch, self._recent, events)
-        self.tempo.frames_done += len(beat)
+        self.tempo.process_sequence(beat, active)
         return n
 
     def process(self, beat: float, downbeat: float = 0.0, active: bool = True) -> BeatEvent | None:

@@ -60,15 +60,33 @@ def test_recursive_autocorrelation_matches_direct_sum():
     for a in x:  # per-frame path
         est.process(a)
     alpha = math.exp(-1.0 / (p.window_s * p.fps))
-    m = 0.0
+    beta = math.exp(-1.0 / (p.mean_window_s * p.fps))
     v = np.zeros(len(x))
-    for t, a in enumerate(x):
-        m += (1 - alpha) * (a - m)
-        v[t] = a - m
+    for t in range(len(x)):  # the bias-corrected EW mean of the frames so far
+        wts = beta ** np.arange(t, -1, -1)
+        v[t] = x[t] - np.dot(wts, x[:t + 1]) / wts.sum()
     for lag in (0, 7, 50, 133):
         direct = sum((1 - alpha) * alpha ** (len(x) - 1 - t) * v[t] * v[t - lag]
                      for t in range(lag, len(x)))
         assert est._r[lag] == pytest.approx(direct, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seconds", [1, 3, 10, 30])
+def test_no_periodicity_in_a_flat_or_noisy_activation(seconds):
+    # the running mean must not start at 0: its offset would correlate with itself at every lag
+    # (before session 18 a flat 0.5 scored 0.88 after 5 s, noise around 0.5 scored 0.87)
+    # A step of level (noise, then 0.3 more from 0.5 s on) still scores for a few seconds (0.40
+    # after 3 s: its decaying offset is smooth, so it correlates at short lags), but is
+    # forgotten with the window.
+    rng = np.random.default_rng(seconds)
+    n = seconds * 100
+    acts = [np.full(n, 0.5), rng.uniform(0.45, 0.55, n), rng.uniform(0.0, 1.0, n) ** 4]
+    if seconds >= 30:
+        acts.append(rng.uniform(0.0, 0.1, n) + 0.3 * (np.arange(n) > 50))
+    for act in acts:
+        est = TempoEstimator()
+        est.process_sequence(act)
+        assert est.estimate().score < 0.15, (seconds, act[:3])
 
 
 def test_sequence_equals_per_frame():

@@ -189,6 +189,22 @@ def test_periodicity_condition_is_what_keeps_random_activations_from_locking():
     assert noise_beats(replace(TrackerParams(), lock_periodicity=0.0)) > 0
 
 
+def test_reported_tempo_is_the_corrected_estimator():
+    """``tracker.tempo`` (what ``--tempo`` and the OSC candidates report) scores a noisy flat
+    activation near 0 from the start, and still finds the tempo of a beat train; the start gate
+    keeps the estimator it was validated with (session 18)."""
+    rng = np.random.default_rng(3)
+    tr = BeatTracker()
+    tr.process_sequence(rng.uniform(0.45, 0.55, 500))
+    assert tr.tempo.estimate().score < 0.15
+    assert tr.tempo.frames_done == 500
+    tr.reset()
+    beat, down = activations(beat_times(120.0, 0.5, 12.0), 12.0)
+    tr.process_sequence(beat, down)
+    est = tr.tempo.estimate()
+    assert abs(est.bpm - 120.0) < 2.0 and est.score > 0.5
+
+
 def test_stops_when_the_beat_gives_way_to_random_onsets():
     """A steady beat, then onsets at random (Poisson) times, as when a song gives way to talk or
     clapping out of time: the grid now predicts worse than chance, so the tracker stops emitting

@@ -159,6 +159,14 @@ class TrackerParams:
         with F / AMLt 0.859 / 0.854 (0.858 / 0.849), whole tracks unchanged (F 0.872, lock
         1.50 s), and still no beats on 24 minutes of random activations
         (``export.tune_tracker --excerpt 30``; tests/test_tracker.py).
+    gate_mean_window_s : the autocorrelation behind ``lock_periodicity`` and the re-lock tempo
+        weights. 0 (default): its running mean starts at 0 and follows the tempo window, as
+        when the defaults were validated; during the first seconds that mean's offset makes
+        every tempo look periodic, so the gain condition does the work there. > 0: a
+        bias-corrected running mean of this window (seconds), as in the reported tempo
+        (:mod:`realtime.tempo`): random activations then score near 0 from the first frame.
+        With 1.0 and the defaults, rendered classical piano lost F 0.004 (session 18), so it is
+        not the default; it is meant for a looser ``lock_gain``.
     unlock_gain, unlock_s : LOCKED falls back to LOCKING (stops emitting) after the average
         information gain per beat stayed below ``unlock_gain`` for ``unlock_s`` seconds while
         there was beat evidence: the grid predicts the activation worse than chance. (A merely
@@ -225,6 +233,7 @@ class TrackerParams:
     lock_threshold: float = 0.3
     lock_gain: float = 0.02
     lock_periodicity: float = 0.05
+    gate_mean_window_s: float = 0.0
     unlock_threshold: float = 0.25
     unlock_gain: float = -0.25
     unlock_s: float = 1.0
@@ -252,8 +261,8 @@ class TrackerParams:
             raise ValueError("restart_prob must be in [0, 1) and activation_floor in [0, 0.5)")
         if not self.meters or any(int(m) < 2 for m in self.meters):
             raise ValueError("meters must list beats per bar >= 2")
-        if self.lookahead_ms < 0 or self.hold_s < 0:
-            raise ValueError("lookahead_ms and hold_s must be >= 0")
+        if self.lookahead_ms < 0 or self.hold_s < 0 or self.gate_mean_window_s < 0:
+            raise ValueError("lookahead_ms, hold_s and gate_mean_window_s must be >= 0")
 
 
 # --------------------------------------------------------------------------------------------
@@ -937,12 +946,13 @@ class BeatTracker:
             tempo_params = TempoParams(min_bpm=p.min_bpm, max_bpm=p.max_bpm, fps=fps,
                                        prior_bpm=p.prior_bpm, prior_octaves=p.prior_octaves)
         self.tempo = TempoEstimator(tempo_params)   # reported tempo (``tempo.estimate()``)
-        # the start gate's periodicity and the re-lock weights use the estimator as it was
-        # before session 18 (mean from 0, the autocorrelation's window): the defaults were
-        # validated with it, and the corrected one failed the validation bars (BENCHMARKS,
-        # session 18); the kernel updates these arrays in place
+        # the start gate's periodicity and the re-lock weights (``gate_mean_window_s``; by
+        # default the estimator as it was before session 18, which the defaults were validated
+        # with); the kernel updates these arrays in place
+        legacy = p.gate_mean_window_s <= 0.0
         self._gate_tempo = TempoEstimator(
-            replace(tempo_params, mean_window_s=tempo_params.window_s), mean_from_zero=True)
+            replace(tempo_params, mean_window_s=tempo_params.window_s if legacy
+                    else p.gate_mean_window_s), mean_from_zero=legacy)
         self._acf = self._gate_tempo.acf_state
 
         i_min = max(2, int(math.floor(60.0 * fps / p.max_bpm)))

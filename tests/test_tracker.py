@@ -189,6 +189,18 @@ def test_periodicity_condition_is_what_keeps_random_activations_from_locking():
     assert noise_beats(replace(TrackerParams(), lock_periodicity=0.0)) > 0
 
 
+def test_corrected_gate_comb_keeps_random_activations_out_without_the_gain_condition():
+    """With the start gate's information-gain condition off, the old comb (its mean starts at 0)
+    lets the random sequences lock at any periodicity bar it can pass early on; the
+    bias-corrected one (``gate_mean_window_s``) keeps them all out."""
+    from dataclasses import replace
+
+    from export.tune_tracker import noise_beats
+    open_gate = replace(TrackerParams(), lock_gain=-10.0, lock_periodicity=0.15)
+    assert noise_beats(open_gate) > 100
+    assert noise_beats(replace(open_gate, gate_mean_window_s=1.0)) == 0
+
+
 def test_reported_tempo_is_the_corrected_estimator():
     """``tracker.tempo`` (what ``--tempo`` and the OSC candidates report) scores a noisy flat
     activation near 0 from the start, and still finds the tempo of a beat train; the start gate

@@ -15,7 +15,7 @@ address                    arguments
 ``<prefix>/downbeat``      beat_index (i), bpm (f), confidence (f), time (d)  (beat 1 only)
 ``<prefix>/bpm``           bpm (f) — on change (> 0.05 BPM) and every ``bpm_interval`` s
 ``<prefix>/phase``         phase 0..1 (f), beat_in_bar (i) — ``phase_rate`` times a second
-``<prefix>/tempo/candidates``  bpm1 (f), score1 (f), bpm2, score2, ... — on change and 1 Hz
+``<prefix>/tempo/candidates``  bpm1 (f), weight1 (f), bpm2, weight2, ... — on change and 1 Hz
 ``<prefix>/state``         state (s), confidence (f) — on change and 1 Hz
 ``<prefix>/level``         level dBFS (f), clipping (i) — ``level_rate`` times a second
 =========================  ================================================================

@@ -8,9 +8,10 @@ Usage::
 Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, unrhythmic talk
 (synthetic syllables), one to four people clapping at random times, and random clicks (typing,
 footsteps); the event kinds with ``--seeds`` seeds from ``--first-seed`` (the steady kinds once,
-with that seed; other seeds than the default 0 give signals no setting was chosen on). For each: beats per minute and the
-confidence of those beats (percentiles), with the default tracker and with every ``--set``
-variant (e.g. ``--set unlock_gain=0.0``). Every beat here is a false one.
+with that seed; other seeds than the default 0 give signals no setting was chosen on). For
+each: beats per minute and the confidence of those beats (percentiles), with the default
+tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``). Every beat here is a
+false one.
 
 ``--peer NAME`` adds rows for a reference tracker of ``../shared/peers`` on the same signals
 (written as 16-bit WAV under ``.cache/false_beats/``; the peer's beats are cached next to the

@@ -950,9 +950,12 @@ class BeatTracker:
         # default the estimator as it was before session 18, which the defaults were validated
         # with); the kernel updates these arrays in place
         legacy = p.gate_mean_window_s <= 0.0
-        self._gate_tempo = TempoEstimator(
-            replace(tempo_params, mean_window_s=tempo_params.window_s if legacy
-                    else p.gate_mean_window_s), mean_from_zero=legacy)
+        if not legacy and p.gate_mean_window_s == tempo_params.mean_window_s:
+            self._gate_tempo = self.tempo        # the same autocorrelation: update it once
+        else:
+            self._gate_tempo = TempoEstimator(
+                replace(tempo_params, mean_window_s=tempo_params.window_s if legacy
+                        else p.gate_mean_window_s), mean_from_zero=legacy)
         self._acf = self._gate_tempo.acf_state
 
         i_min = max(2, int(math.floor(60.0 * fps / p.max_bpm)))
@@ -1054,7 +1057,8 @@ class BeatTracker:
     def reset(self) -> None:
         """Forget everything (new stream); manual settings (locks, nudge) are cleared too."""
         self.tempo.reset()
-        self._gate_tempo.reset()
+        if self._gate_tempo is not self.tempo:
+            self._gate_tempo.reset()
         self._c0[:] = 0
         self._out[:] = 0.0
         self._mask[:] = 1.0
@@ -1109,7 +1113,10 @@ class BeatTracker:
                    self._acf.pos, self._acf.r,
                    self._bar, self._st_meter, self._st_pos,
                    self._ring_b, self._ring_d, self._scratch, self._recent, events)
-        self.tempo.process_sequence(beat, active)
+        if self._gate_tempo is self.tempo:       # the kernel updated it
+            self.tempo.frames_done += len(beat)
+        else:
+            self.tempo.process_sequence(beat, active)
         return n
 
     def process(self, beat: float, downbeat: float = 0.0, active: bool = True) -> BeatEvent | None:

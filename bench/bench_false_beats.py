@@ -3,12 +3,14 @@
 Usage::
 
     .venv/bin/python bench/bench_false_beats.py [--seconds 60] [--seeds 3] [--first-seed 0]
-        [--set KEY=V[,KEY=V]] [--model M] [--peer madmom-online]
+        [--unseen] [--set KEY=V[,KEY=V]] [--model M] [--peer madmom-online]
 
 Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, unrhythmic talk
 (synthetic syllables), one to four people clapping at random times, and random clicks (typing,
 footsteps); the event kinds with ``--seeds`` seeds from ``--first-seed`` (the steady kinds once,
-with that seed; other seeds than the default 0 give signals no setting was chosen on). For
+with that seed; other seeds than the default 0 give signals no setting was chosen on).
+``--unseen``: the kinds of :data:`export.synth.UNSEEN_NO_BEAT_KINDS` instead (brown noise, loud
+pink noise, swelling noise, a fan, babble, rain), which nothing was trained on. For
 each: beats per minute and the confidence of those beats (percentiles), with the default
 tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``). Every beat here is a
 false one.
@@ -55,13 +57,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--unseen", action="store_true",
+                    help="the evaluation-only kinds (export.synth.UNSEEN_NO_BEAT_KINDS)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME",
                     help="also run this reference tracker of ../shared/peers (e.g. madmom-online)")
     args = ap.parse_args(argv)
     net = load_network(args.model)
-    sigs = no_beat_set(args.seconds, args.seeds, args.first_seed)
+    sigs = no_beat_set(args.seconds, args.seeds, args.first_seed, unseen=args.unseen)
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in args.set]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal")

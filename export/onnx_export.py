@@ -7,6 +7,10 @@ daemon loads.
 * ``<name>.seq.onnx`` -- **sequence** graph: ``features`` [1, T, F] -> ``activations`` [1, T, 2],
   zero initial state (same as a freshly reset streaming run).
 
+A model with a music head (``export.music_head``: ``music``, a list of (weights, bias) layers,
+in its weights) has a third ``activations`` column, ``music``: a small ReLU network (or a
+logistic regression, with one layer) on both GRU layers' outputs.
+
 An ensemble (several ``--ckpt``) is one graph holding every member side by side: member ``k``'s
 nodes, weights and states are prefixed ``m{k}_`` and ``activations`` is the element-wise mean of
 the members' sigmoid outputs, so the daemon runs it like a single model, in one onnxruntime call.
@@ -59,7 +63,8 @@ def weights_digest(w: dict | list[dict]) -> str:
     """SHA-256 of every member's weights in order (pairs the streaming and sequence files)."""
     h = hashlib.sha256()
     for _, x in _members(w):
-        for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"], x["out_b"]]:
+        for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"], x["out_b"],
+                  *[t for layer in x.get("music", []) for t in layer]]:
             h.update(np.ascontiguousarray(a, np.float32).tobytes())
     return h.hexdigest()
 
@@ -73,6 +78,8 @@ def _members(w: dict | list[dict]) -> list[tuple[str, dict]]:
     ws = [w] if isinstance(w, dict) else list(w)
     if not ws:
         raise ValueError("no model to export")
+    if len(ws) > 1 and any("music" in x for x in ws):
+        raise ValueError("an ensemble cannot have a music head; fit one on the ensemble instead")
     if len({x["n_in"] for x in ws}) != 1:
         raise ValueError(f"ensemble members take different feature counts: {[x['n_in'] for x in ws]}")
     return [("", ws[0])] if len(ws) == 1 else [(f"m{k}_", x) for k, x in enumerate(ws)]
@@ -83,7 +90,36 @@ def _common_inits(w: dict, p: str = "") -> list:
              _init(p + "out_w", w["out_w"]), _init(p + "out_b", w["out_b"])]
     for i, (W, R, B) in enumerate(w["gru"]):
         inits += [_init(f"{p}gru{i}_W", W), _init(f"{p}gru{i}_R", R), _init(f"{p}gru{i}_B", B)]
+    for i, (W, b) in enumerate(w.get("music", [])):
+        inits += [_init(f"music_w{i}", W), _init(f"music_b{i}", b)]
     return inits
+
+
+def n_outputs(w: dict | list[dict]) -> int:
+    """Activation columns: beat, downbeat and, with a music head, music."""
+    return 3 if isinstance(w, dict) and "music" in w else 2
+
+
+def _music_nodes(w: dict, layer_outputs: list[str], streaming: bool) -> list:
+    """The music head (single models only): every GRU layer's output side by side -> linear
+    layers with ReLU between -> sigmoid -> ``music``, appended to ``bd`` (beat, downbeat) as the
+    third ``activations`` column. Layer outputs are [T, 1, H]: reshaped to [T, H] (streaming)
+    or transposed to [1, T, H] (sequence)."""
+    nodes, flat = [], []
+    for i, x in enumerate(layer_outputs):
+        flat.append(f"music_in{i}")
+        nodes.append(helper.make_node("Reshape", [x, "shape_T_H"], [flat[-1]]) if streaming else
+                     helper.make_node("Transpose", [x], [flat[-1]], perm=[1, 0, 2]))
+    axis = 1 if streaming else 2
+    nodes.append(helper.make_node("Concat", flat, ["music_h0"], axis=axis))
+    n = len(w["music"])
+    for i in range(n):
+        h, nxt = f"music_h{i}", f"music_h{i + 1}"
+        nodes += [helper.make_node("MatMul", [h, f"music_w{i}"], [h + "_mm"]),
+                  helper.make_node("Add", [h + "_mm", f"music_b{i}"], [h + "_lin"]),
+                  helper.make_node("Relu" if i < n - 1 else "Sigmoid", [h + "_lin"],
+                                   [nxt if i < n - 1 else "music"])]
+    return nodes + [helper.make_node("Concat", ["bd", "music"], ["activations"], axis=axis)]
 
 
 def _gru_layers(p: str, w: dict, x: str, streaming: bool) -> tuple[list, str]:
@@ -108,11 +144,16 @@ def _projection_nodes(p: str = "") -> list:
             helper.make_node("Elu", [p + "p1"], [p + "p2"], alpha=1.0)]
 
 
-def _output_nodes(p: str) -> list:
-    """``{p}z0`` (last GRU layer's output) -> ``{p}activations``: linear layer and sigmoid."""
+def _output_nodes(p: str, out: str = "") -> list:
+    """``{p}z0`` (last GRU layer's output) -> ``out`` (default ``{p}activations``): linear layer
+    and sigmoid."""
     return [helper.make_node("MatMul", [p + "z0", p + "out_w"], [p + "z1"]),
             helper.make_node("Add", [p + "z1", p + "out_b"], [p + "z2"]),
-            helper.make_node("Sigmoid", [p + "z2"], [p + "activations"])]
+            helper.make_node("Sigmoid", [p + "z2"], [out or p + "activations"])]
+
+
+def _layer_outputs(w: dict) -> list[str]:
+    return [f"x{i + 1}" for i in range(len(w["gru"]))]
 
 
 def _mean_nodes(members: list[tuple[str, dict]]) -> list:
@@ -140,9 +181,12 @@ def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
             helper.make_node("Reshape", [p + "p2", p + "shape_T_1_P"], [p + "x0"]),  # [T, 1, P]
         ]
         layers, x = _gru_layers(p, x_w, p + "x0", streaming=True)
+        music = n_outputs(w) == 3
         nodes += layers + [
             helper.make_node("Reshape", [x, p + "shape_T_H"], [p + "z0"]),      # [T, H]
-        ] + _output_nodes(p)
+        ] + _output_nodes(p, "bd" if music else "")
+        if music:
+            nodes += _music_nodes(x_w, _layer_outputs(x_w), streaming=True)
         inits += _common_inits(x_w, p) + [
             numpy_helper.from_array(np.array([-1, 1, x_w["proj_w"].shape[1]], np.int64),
                                     p + "shape_T_1_P"),
@@ -150,7 +194,7 @@ def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
         ]
     nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["T", F])]
-    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["T", 2])]
+    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["T", n_outputs(w)])]
     for s in state_spec(w):
         inputs.append(helper.make_tensor_value_info(s["input"], TensorProto.FLOAT, s["shape"]))
         outputs.append(helper.make_tensor_value_info(s["output"], TensorProto.FLOAT, s["shape"]))
@@ -167,13 +211,16 @@ def sequence_graph(w: dict | list[dict]) -> onnx.GraphProto:
             helper.make_node("Transpose", [p + "p2"], [p + "x0"], perm=[1, 0, 2]),  # [T, 1, P]
         ]
         layers, x = _gru_layers(p, x_w, p + "x0", streaming=False)
+        music = n_outputs(w) == 3
         nodes += layers + [
             helper.make_node("Transpose", [x], [p + "z0"], perm=[1, 0, 2]),  # [1, T, H]
-        ] + _output_nodes(p)
+        ] + _output_nodes(p, "bd" if music else "")
+        if music:
+            nodes += _music_nodes(x_w, _layer_outputs(x_w), streaming=False)
         inits += _common_inits(x_w, p)
     nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]
-    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, [1, "T", 2])]
+    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, [1, "T", n_outputs(w)])]
     return helper.make_graph(nodes, "beatd_sequence", inputs, outputs, inits)
 
 
@@ -185,7 +232,7 @@ def metadata(w: dict | list[dict], name: str, version: str, params: FrontendPara
         "beatd.model.version": version,
         "beatd.model.arch": json.dumps(extra.get("arch", {})),
         "beatd.model.n_features": str(_members(w)[0][1]["n_in"]),
-        "beatd.model.outputs": "beat,downbeat",
+        "beatd.model.outputs": "beat,downbeat,music" if n_outputs(w) == 3 else "beat,downbeat",
         "beatd.model.state": json.dumps(state_spec(w)),
         "beatd.model.streaming_file": f"{name}.onnx",
         "beatd.model.sequence_file": f"{name}.seq.onnx",
@@ -248,6 +295,11 @@ def weights_from_onnx(path: str | Path) -> tuple[dict, dict[str, str]]:
     w = {"proj_w": init["proj_w"], "proj_b": init["proj_b"], "gru": layers,
          "out_w": init["out_w"], "out_b": init["out_b"], "hidden": layers[0][1].shape[-1],
          "n_in": init["proj_w"].shape[0]}
+    music = []
+    while f"music_w{len(music)}" in init:
+        music.append((init[f"music_w{len(music)}"], init[f"music_b{len(music)}"]))
+    if music:
+        w["music"] = music
     return w, meta
 
 

@@ -495,6 +495,10 @@ def render_claps(rng, buf: Buffer, sc: Scene, end: float) -> None:
 
 NO_BEAT_KINDS = ("white noise", "pink noise", "hum", "talk", "claps out of time", "clicks")
 STEADY_NO_BEAT_KINDS = ("white noise", "pink noise", "hum")   # no events: few seeds are needed
+# evaluation only: never used for training anything (not the network, not the music head), so
+# that a detector trained on :data:`NO_BEAT_KINDS` is also checked on sound it has not seen
+UNSEEN_NO_BEAT_KINDS = ("brown noise", "loud pink noise", "swelling noise", "fan", "babble", "rain")
+STEADY_UNSEEN_KINDS = ("brown noise", "loud pink noise", "swelling noise", "fan")
 
 
 def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
@@ -505,6 +509,11 @@ def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
     four people clapping at random (Poisson, 3.5 claps per second in all) and sharp clicks at
     random times (typing, footsteps; 3.5 per second). The event kinds are at -20 dBFS RMS or
     peaks of -1 dBFS, whichever is lower.
+
+    Or one of :data:`UNSEEN_NO_BEAT_KINDS` (for evaluation only): brown noise (-25 dBFS), pink
+    noise at -8 dBFS, pink noise swelling and fading at random (wind, traffic), a fan (brown
+    noise, a 100-150 Hz motor tone and a blade tone), four to six people talking at once, and
+    rain (dense tiny clicks on a brown-noise bed).
 
     Examples
     --------
@@ -518,6 +527,8 @@ def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
     if kind in ("white noise", "pink noise"):
         y = _noise(rng, n, kind.split()[0]) * 10 ** (-25 / 20)
         return y.astype(np.float32)
+    if kind in UNSEEN_NO_BEAT_KINDS:
+        return _unseen_no_beat(rng, kind, seconds, seed)
     if kind == "hum":
         t = np.arange(n) / SR
         y = sum(a * np.sin(2 * np.pi * 50.0 * h * t) for h, a in ((1, 1.0), (2, 0.4), (3, 0.2)))
@@ -536,17 +547,57 @@ def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
             buf.add(x, t, rng.uniform(0.3, 1.0))
             t += rng.exponential(1 / 3.5)
     else:
-        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(NO_BEAT_KINDS)}")
-    y = buf.y
+        raise ValueError(f"unknown kind {kind!r}; one of "
+                         f"{', '.join(NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS)}")
+    return _to_event_level(buf.y)
+
+
+def _to_event_level(y: np.ndarray) -> np.ndarray:
+    """-20 dBFS RMS or peaks of -1 dBFS, whichever is lower."""
     rms, peak = float(np.sqrt(np.mean(y ** 2))), float(np.abs(y).max())
     return (y * min(0.1 / max(rms, 1e-12), 0.9 / max(peak, 1e-12))).astype(np.float32)
 
 
-def no_beat_set(seconds: float, seeds: int, first_seed: int = 0) -> dict[str, np.ndarray]:
+def _unseen_no_beat(rng: np.random.Generator, kind: str, seconds: float, seed: int) -> np.ndarray:
+    """The evaluation-only kinds of :func:`no_beat_audio`."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    if kind == "brown noise":
+        return (_noise(rng, n, "brown") * 10 ** (-25 / 20)).astype(np.float32)
+    if kind == "loud pink noise":
+        return (_noise(rng, n, "pink") * 10 ** (-8 / 20)).astype(np.float32)
+    if kind == "swelling noise":
+        k = max(2, int(seconds / 4))
+        env_db = np.interp(t, np.sort(rng.uniform(0, seconds, k)), rng.uniform(-18, 0, k))
+        return (_noise(rng, n, "pink") * 10 ** ((env_db - 20) / 20)).astype(np.float32)
+    if kind == "fan":
+        f_motor, f_blade = rng.uniform(100, 150), rng.uniform(20, 40)
+        y = (_noise(rng, n, "brown") + 0.3 * np.sin(2 * np.pi * f_motor * t)
+             + 0.2 * np.sin(2 * np.pi * f_blade * t) * _noise(rng, n, "pink"))
+        return (y / y.std() * 10 ** (-25 / 20)).astype(np.float32)
+    buf = Buffer(n)
+    if kind == "babble":
+        for _ in range(int(rng.integers(4, 7))):
+            _talk(rng, buf, seconds, rng.uniform(90, 300), rng.random() < 0.2, 1.0)
+        return _to_event_level(buf.y)
+    # rain: ~150 tiny drops per second on a brown-noise bed
+    d = int(0.004 * SR)
+    drop = np.exp(-np.arange(d) / (0.0008 * SR))
+    times = np.sort(rng.uniform(0, seconds, int(150 * seconds)))
+    for tt in times:
+        buf.add(drop * rng.standard_normal(d), float(tt), rng.uniform(0.05, 1.0))
+    return _to_event_level(buf.y + 0.05 * _noise(rng, n, "brown"))
+
+
+def no_beat_set(seconds: float, seeds: int, first_seed: int = 0,
+                unseen: bool = False) -> dict[str, np.ndarray]:
     """``"kind #seed"`` -> :func:`no_beat_audio` for every kind: the steady ones (noises, hum)
-    with ``first_seed`` only, the event kinds with ``seeds`` seeds from it."""
-    return {f"{kind} #{s}": no_beat_audio(kind, seconds, s) for kind in NO_BEAT_KINDS
-            for s in range(first_seed, first_seed + (1 if kind in STEADY_NO_BEAT_KINDS else seeds))}
+    with ``first_seed`` only, the event kinds with ``seeds`` seeds from it; ``unseen``: the
+    kinds of :data:`UNSEEN_NO_BEAT_KINDS` instead (no detector was trained on them)."""
+    kinds, steady = ((UNSEEN_NO_BEAT_KINDS, STEADY_UNSEEN_KINDS) if unseen
+                     else (NO_BEAT_KINDS, STEADY_NO_BEAT_KINDS))
+    return {f"{kind} #{s}": no_beat_audio(kind, seconds, s) for kind in kinds
+            for s in range(first_seed, first_seed + (1 if kind in steady else seeds))}
 
 
 # ------------------------------------------------------------------------------ recording chain

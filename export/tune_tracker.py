@@ -88,13 +88,19 @@ def track_and_score(params: TrackerParams, act: np.ndarray, ref: np.ndarray,
     """Track activations [T, 2] with ``params`` and score against ``ref`` (beat times);
     ``span_only`` keeps the beats within 1 s of the annotated span (charts annotate only their
     own span)."""
-    evs = BeatTracker(params).process_sequence(act[:, 0], act[:, 1])
+    evs = track(params, act)
     est = np.array([e.time for e in evs])
     bib = np.array([e.beat_in_bar for e in evs], np.int64)
     if span_only:
         keep = in_span(est, ref)
         est, bib = est[keep], bib[keep]
     return score_file(est, ref, est_bib=bib, ref_bib=ref_bib)
+
+
+def track(params: TrackerParams, act: np.ndarray) -> list:
+    """The tracker's beats on activations [T, 2 or 3] (beat, downbeat[, music])."""
+    return BeatTracker(params).process_sequence(act[:, 0], act[:, 1],
+                                                music=act[:, 2] if act.shape[1] > 2 else None)
 
 
 def in_span(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -185,7 +191,7 @@ def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3,
 
 def beats_per_minute(params: TrackerParams, acts: list[np.ndarray]) -> float:
     """Mean beats per minute the tracker emits on ``acts`` (all false: there is no beat)."""
-    n = sum(len(BeatTracker(params).process_sequence(a[:, 0], a[:, 1])) for a in acts)
+    n = sum(len(track(params, a)) for a in acts)
     return n / (sum(len(a) for a in acts) / D.PARAMS.frame_rate / 60.0)
 
 

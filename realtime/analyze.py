@@ -97,7 +97,7 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
     """Run the causal pipeline on mono samples ``y`` at ``network.params.sample_rate``.
 
     ``network`` is anything with ``.params`` (:class:`FrontendParams`), ``reset()`` and
-    ``process_sequence(frames) -> [T, 2]`` activations (beat, downbeat); normally
+    ``process_sequence(frames) -> [T, 2 or 3]`` activations (beat, downbeat[, music]); normally
     :class:`realtime.network.BeatNetwork`. ``gate_db`` is the silence gate's floor in dBFS
     (``None``: no gate).
     """
@@ -120,6 +120,7 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
     curve: list[TempoPoint] = []
     beat = np.ascontiguousarray(act[:, 0]) if len(act) else np.zeros(0)
     down = np.ascontiguousarray(act[:, 1]) if len(act) else np.zeros(0)
+    music = np.ascontiguousarray(act[:, 2]) if act.ndim == 2 and act.shape[1] > 2 else None
     gate = active[:len(beat)]
     # the tracker runs in blocks (one kernel call each); with a tempo curve, one block per
     # reading, so each reading sees the state after exactly the frames before it
@@ -127,7 +128,8 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
     hop = max(hop, 1)
     for s in range(0, len(beat), hop):
         e = min(s + hop, len(beat))
-        events += tracker.process_sequence(beat[s:e], down[s:e], gate[s:e])
+        events += tracker.process_sequence(beat[s:e], down[s:e], gate[s:e],
+                                           None if music is None else music[s:e])
         if tempo_hop_s > 0 and e - s == hop:
             k = e - 1
             est = tracker.tempo.estimate()

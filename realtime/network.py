@@ -3,7 +3,8 @@
 A model is a pair of ONNX files made by ``export.onnx_export`` from the same weights:
 
 * ``<name>.onnx``: streaming graph, ``features`` [T, F] + recurrent states -> ``activations``
-  [T, 2] + new states (state names and shapes are listed in the metadata); T is the number of
+  [T, C] + new states (C = 2: beat, downbeat; 3 with a music head: beat, downbeat, music, as
+  the metadata's ``beatd.model.outputs`` says) (state names and shapes are listed in the metadata); T is the number of
   new frames (models exported before batching have a fixed T = 1 and are stepped frame by frame);
 * ``<name>.seq.onnx``: sequence graph, ``features`` [1, T, F] -> ``activations`` [1, T, 2].
 
@@ -95,6 +96,11 @@ class BeatNetwork:
         self.version = _require(meta, "beatd.model.version", path)
         self.name = meta.get("beatd.model.name", path.stem)
         self.peak_threshold = float(meta.get("beatd.model.peak_threshold", "0.3"))
+        self.outputs = _require(meta, "beatd.model.outputs", path).split(",")
+        if self.outputs[:2] != ["beat", "downbeat"] or self.outputs[2:] not in ([], ["music"]):
+            raise ValueError(f"{path.name}: metadata 'beatd.model.outputs' is "
+                             f"{','.join(self.outputs)!r}; expected 'beat,downbeat[,music]'")
+        n_out = len(self.outputs)
         states = json.loads(_require(meta, "beatd.model.state", path))
         inputs = {i.name: i for i in self._stream.get_inputs()}
         outputs = {o.name: o for o in self._stream.get_outputs()}
@@ -113,6 +119,10 @@ class BeatNetwork:
                 if list(io[s[k]].shape) != list(s["shape"]):
                     raise ValueError(f"{path.name}: metadata 'beatd.model.state' shape {s['shape']} for "
                                      f"{s[k]!r} does not match the graph ({io[s[k]].shape})")
+        act_shape = list(outputs["activations"].shape) if "activations" in outputs else []
+        if len(act_shape) != 2 or act_shape[1] != n_out:
+            raise ValueError(f"{path.name}: streaming graph output 'activations' must be "
+                             f"[T, {n_out}] as 'beatd.model.outputs' says, got {act_shape}")
         if set(inputs) != {"features", *[s["input"] for s in states]}:
             raise ValueError(f"{path.name}: streaming graph inputs {sorted(inputs)} do not match "
                              f"metadata 'beatd.model.state'")
@@ -122,7 +132,7 @@ class BeatNetwork:
         self.batched = not isinstance(shape[0], int)
         self.max_frames = MAX_FRAMES if self.batched else 1
         self._xs = np.zeros((self.max_frames, n_feat), np.float32)
-        self._acts = np.zeros((self.max_frames, 2), np.float32)
+        self._acts = np.zeros((self.max_frames, n_out), np.float32)
         self._x = self._xs[:1]
         self._act = self._acts[:1]
         self._sa = [np.zeros(s["shape"], np.float32) for s in states]
@@ -151,12 +161,22 @@ class BeatNetwork:
             b = self._stream.io_binding()
             f32 = np.float32
             b.bind_input("features", "cpu", 0, f32, [n, self._xs.shape[1]], self._xs.ctypes.data)
-            b.bind_output("activations", "cpu", 0, f32, [n, 2], self._acts.ctypes.data)
+            b.bind_output("activations", "cpu", 0, f32, [n, self.n_outputs], self._acts.ctypes.data)
             for spec, a, o in zip(self.state_spec, s_in, s_out):
                 b.bind_input(spec["input"], "cpu", 0, f32, list(a.shape), a.ctypes.data)
                 b.bind_output(spec["output"], "cpu", 0, f32, list(o.shape), o.ctypes.data)
             self._bindings[key] = b
         return b
+
+    @property
+    def n_outputs(self) -> int:
+        """Activation columns: 2 (beat, downbeat) or 3 (and music)."""
+        return len(self.outputs)
+
+    @property
+    def has_music(self) -> bool:
+        """Whether the third activation column is the music output (``export.music_head``)."""
+        return len(self.outputs) == 3
 
     @property
     def frame_rate(self) -> float:
@@ -178,14 +198,14 @@ class BeatNetwork:
         return float(self._act[0, 0]), float(self._act[0, 1])
 
     def process_frames(self, frames: np.ndarray) -> np.ndarray:
-        """New frames [T, F] -> activations [T, 2] (an internal buffer: copy to keep).
+        """New frames [T, F] -> activations [T, C] (an internal buffer: copy to keep).
 
         One onnxruntime call per ``max_frames`` frames (each call has a fixed cost that dwarfs
         the GRU step); the result equals T calls of :meth:`process_frame`.
         """
         n = frames.shape[0]
         if n > self.max_frames:
-            out = np.empty((n, 2), np.float32)
+            out = np.empty((n, self.n_outputs), np.float32)
             for i in range(0, n, self.max_frames):
                 out[i:i + self.max_frames] = self.process_frames(frames[i:i + self.max_frames])
             return out
@@ -197,18 +217,18 @@ class BeatNetwork:
         return self._acts[:n]
 
     def process_sequence(self, frames: np.ndarray) -> np.ndarray:
-        """Frames [T, F] from a fresh stream -> activations [T, 2] (does not touch the streaming state)."""
+        """Frames [T, F] from a fresh stream -> activations [T, C] (does not touch the streaming state)."""
         frames = np.ascontiguousarray(frames, np.float32)
         if frames.ndim != 2 or frames.shape[1] != self._x.shape[1]:
             raise ValueError(f"expected frames [T, {self._x.shape[1]}], got {frames.shape}")
         if frames.shape[0] == 0:
-            return np.zeros((0, 2), np.float32)
+            return np.zeros((0, self.n_outputs), np.float32)
         if self._seq is not None:
             return self._seq.run(["activations"], {"features": frames[None]})[0][0]
         # fallback: step the streaming graph from a zero state without disturbing ours
         feeds = {"features": None, **{s["input"]: np.zeros(s["shape"], np.float32) for s in self.state_spec}}
         names = ["activations", *[s["output"] for s in self.state_spec]]
-        out = np.zeros((frames.shape[0], 2), np.float32)
+        out = np.zeros((frames.shape[0], self.n_outputs), np.float32)
         for k in range(frames.shape[0]):
             feeds["features"] = frames[k:k + 1]
             res = self._stream.run(names, feeds)

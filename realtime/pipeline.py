@@ -7,6 +7,8 @@ from the model (frontend parameters from its metadata) and the configuration.
 """
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +106,8 @@ class Pipeline:
             self.frontend.process_hops(block, feats)
             self.gate.process_hops(block, active)
             act = self.network.process_frames(feats[:n])
+            music = act.shape[1] > 2
             for j in range(n):
                 yield s + j, self.tracker.process(float(act[j, 0]), float(act[j, 1]),
-                                                  bool(active[j]))
+                                                  bool(active[j]),
+                                                  float(act[j, 2]) if music else math.nan)

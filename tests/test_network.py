@@ -117,6 +117,44 @@ def test_mean_ensemble_is_one_graph_that_averages_its_members(random_model, tmp_
         weights_from_onnx(p_ens)
 
 
+def test_music_head_adds_a_column_and_leaves_the_beats_alone(random_model, tmp_path):
+    """A music head (``export.music_head``) on a network's GRU outputs: the exported pair has a
+    third activation column equal to the head computed in numpy on both layers' outputs, in
+    every batch size and as a sequence; the beat and downbeat columns are the network's own,
+    to the bit; the file round-trips through ``weights_from_onnx``."""
+    from export.music_head import gru_outputs_session, predict
+    from export.onnx_export import export_weights, weights_from_onnx
+
+    _, p0 = random_model
+    w, _ = weights_from_onnx(p0)
+    rng = np.random.default_rng(5)
+    d = sum(w["hidden"] for _ in w["gru"])
+    w["music"] = [(rng.normal(0, 0.3, (d, 8)), rng.normal(0, 0.1, 8)),
+                  (rng.normal(0, 0.5, (8, 1)), rng.normal(0, 0.1, 1))]
+    p_m, _ = export_weights(w, tmp_path, "withmusic", "1m")
+    plain, net = BeatNetwork(p0), BeatNetwork(p_m)
+    assert (plain.n_outputs, plain.has_music) == (2, False)
+    assert (net.n_outputs, net.has_music, net.outputs) == (3, True, ["beat", "downbeat", "music"])
+    x = _frames(300)
+    seq = net.process_sequence(x)
+    assert seq.shape == (300, 3)
+    assert np.array_equal(seq[:, :2], plain.process_sequence(x))
+    sess, names = gru_outputs_session(w)
+    feats = np.concatenate([o[:, 0] for o in sess.run(names, {"features": x[None]})], axis=1)
+    ref = predict(w["music"], feats.astype(np.float64))
+    assert 0.05 < ref.std() and np.abs(seq[:, 2] - ref).max() <= TOL
+    out, i = [], 0
+    for n in [1, 7, 64, 28, 200]:
+        out.append(net.process_frames(x[i:i + n]).copy())
+        i += n
+    assert np.abs(np.concatenate(out) - seq).max() <= TOL
+    w2, meta = weights_from_onnx(p_m)
+    assert meta["beatd.model.outputs"] == "beat,downbeat,music"
+    assert all(np.allclose(a, b) for la, lb in zip(w["music"], w2["music"]) for a, b in zip(la, lb))
+    with pytest.raises(ValueError, match="ensemble cannot have a music head"):
+        export_weights([w, w], tmp_path, "ens", "1")
+
+
 def _edit_meta(src: Path, dst: Path, drop: str | None = None, set_: dict | None = None) -> None:
     m = onnx.load(str(src))
     props = {p.key: p.value for p in m.metadata_props}
@@ -204,7 +242,13 @@ def test_shipped_model_loads():
     assert p.stat().st_size <= 2 * 1024 * 1024
     net = BeatNetwork(p)
     assert net.params == FrontendParams()
+    assert net.has_music      # version 3: version 2's network and a music head
     x = _frames(200)
     seq = net.process_sequence(x)
-    stream = np.array([net.process_frame(f) for f in x], np.float32)
-    assert np.abs(seq - stream).max() <= TOL
+    stream = np.array([net.process_frame(f) for f in x], np.float32)   # beat, downbeat
+    assert np.abs(seq[:, :2] - stream).max() <= TOL
+    assert np.abs(seq - np.concatenate([net.process_frames(x[i:i + 50]).copy()
+                                        for i in range(0, 200, 50)])).max() > 0   # stream moved on
+    net.reset()
+    blocks = np.concatenate([net.process_frames(x[i:i + 50]).copy() for i in range(0, 200, 50)])
+    assert np.abs(seq - blocks).max() <= TOL

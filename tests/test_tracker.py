@@ -201,6 +201,83 @@ def test_corrected_gate_comb_keeps_random_activations_out_without_the_gain_condi
     assert noise_beats(replace(open_gate, gate_mean_window_s=1.0)) == 0
 
 
+def _faint_beats_among_onsets(seconds=30.0, bpm=100.0, seed=2):
+    """Faint beats (peaks of 0.1) among louder onsets at random times (4 per second, peaks up
+    to 0.3): like classical music, where the beat is there but the grid's gain stays low."""
+    rng = np.random.default_rng(seed)
+    beat, down = activations(beat_times(bpm, 0.5, seconds), seconds, amp=0.1, width=2.0)
+    on = np.cumsum(rng.exponential(0.25, int(seconds * 8)))
+    for t, a in zip(on[on < seconds], rng.uniform(0.05, 0.3, int(seconds * 8))):
+        beat = np.maximum(beat, activations([t], seconds, meter=0, width=2.0, amp=a)[0])
+    return beat, down
+
+
+def test_music_gate_starts_faint_beats_sooner_only_while_the_network_hears_music():
+    """With ``music_lock_gain`` below ``lock_gain``, a music output at or above
+    ``music_threshold`` lets faint beats among random onsets start seconds sooner, on the
+    beats; without the music output (0, as from a network without one) nothing changes, and
+    ``music_lock_gain`` equal to ``lock_gain`` ignores it."""
+    from dataclasses import replace
+
+    beat, down = _faint_beats_among_onsets()
+    ref = beat_times(100.0, 0.5, 30.0)
+    music = np.ones(len(beat))
+    gate = replace(TrackerParams(), music_lock_gain=-10.0)      # the default
+    plain = BeatTracker(gate).process_sequence(beat, down)
+    heard = BeatTracker(gate).process_sequence(beat, down, music=music)
+    below = BeatTracker(gate).process_sequence(beat, down,
+                                               music=music * (gate.music_threshold - 0.01))
+    assert plain and heard
+    assert heard[0].time < plain[0].time - 4.0
+    assert heard[0].time < 1.5
+    assert np.mean(nearest_err([e.time for e in heard], ref) < 0.07) > 0.85
+    assert [e.time for e in below] == [e.time for e in plain]
+    off = replace(TrackerParams(), music_lock_gain=TrackerParams().lock_gain)
+    assert ([e.time for e in BeatTracker(off).process_sequence(beat, down, music=music)]
+            == [e.time for e in plain])
+
+
+def test_no_music_output_means_the_strict_gate():
+    """Faint beats among random onsets, which the default gate starts on after 3 s: with
+    ``music_absent`` set and a music output below it, locking needs ``relock_gain`` and starts
+    7 s later; a network without a music output (NaN) and the default (``music_absent`` 0)
+    change nothing."""
+    from dataclasses import replace
+
+    beat, down = _faint_beats_among_onsets(60.0, seed=2)
+    absent = replace(TrackerParams(), music_absent=0.1)
+    base = [e.time for e in BeatTracker().process_sequence(beat, down)]
+    assert base and base[0] < 3.5
+    strict = BeatTracker(absent).process_sequence(beat, down, music=np.full(len(beat), 0.05))
+    assert strict[0].time > base[0] + 5.0
+    assert [e.time for e in BeatTracker(absent).process_sequence(beat, down)] == base
+    assert [e.time for e in BeatTracker().process_sequence(
+        beat, down, music=np.zeros(len(beat)))] == base
+    tr = BeatTracker(absent)
+    assert [e.time for e in run(tr, beat, down)[0]] == base     # process(): NaN by default
+
+
+def test_a_lock_on_the_music_gate_ends_when_the_music_output_drops():
+    """Random activations lock when the music gate is wide open (``music_lock_gain`` -10) and
+    the network says music; the grid never earns the lock itself, so the beats stop within
+    about 2 s (the 1 s music mean, then ``unlock_s``) once the music output falls to 0, and do
+    not come back. Without the music output there is no beat at all."""
+    from dataclasses import replace
+
+    from export.tune_tracker import noise_activations
+    gate = replace(TrackerParams(), music_lock_gain=-10.0)
+    n_before = 0
+    for beat in noise_activations():
+        music = np.zeros(len(beat))
+        music[:len(beat) // 2] = 1.0
+        half = len(beat) / 2 / FPS
+        t = np.array([e.time for e in BeatTracker(gate).process_sequence(beat, music=music)])
+        n_before += int(np.sum(t < half))
+        assert np.all(t < half + 2.0), t[t >= half] - half
+        assert BeatTracker(gate).process_sequence(beat) == []
+    assert n_before > 50
+
+
 def test_reported_tempo_is_the_corrected_estimator():
     """``tracker.tempo`` (what ``--tempo`` and the OSC candidates report) scores a noisy flat
     activation near 0 from the start, and still finds the tempo of a beat train; the start gate

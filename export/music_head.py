@@ -1,0 +1,198 @@
+"""A "music present" head on a trained beat network (training side; issue #4's start gate).
+
+The beat tracker's start gate waits until its beat grid predicts the activation better than
+chance, which keeps it quiet on noise and talk but also on music whose beats are faint
+(classical). This head tells the two apart so that the tracker can start sooner on music only
+(``[tracker] music_threshold``, ``music_lock_gain``).
+
+It is a small ReLU network (``--hidden`` units; 0: a logistic regression) on the network's own
+GRU outputs (both layers, per frame), fitted with the network frozen, so the beat and downbeat activations stay exactly as they were. The
+exported model pair gets a third activation column, ``music`` (``beatd.model.outputs`` =
+``beat,downbeat,music``).
+
+Training data (training side only; never the dev set): positives are the chart tracks of the
+training split, the training pieces of the rendered ASAP classical excerpts and synthetic
+tracks, each cut to at most ``--max-s`` and augmented like the network's crops
+(:func:`export.dataset._augment_levels`: gain, EQ, level changes, noise floor); negatives are
+:func:`export.synth.no_beat_audio` of every training kind (seeds from
+:data:`export.dataset.NO_BEAT_FIRST_SEED`), each in ``--neg-copies`` augmented copies with a
+random spectral tilt of -30 .. +15 dB over the band range and, half of the time, another
+negative mixed in. The evaluation-only kinds (:data:`export.synth.UNSEEN_NO_BEAT_KINDS`) are
+never used.
+
+Usage::
+
+    python -m export.music_head --model models/beatd_gru.onnx --out models --name beatd_gru \\
+        --version 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from export import dataset as D
+from export.onnx_export import export_weights, sequence_graph, weights_from_onnx
+
+STRIDE = 5          # every 5th frame (20 per second) is a training example
+
+
+def gru_outputs_session(w: dict):
+    """An onnxruntime session of the sequence graph of weights ``w`` that also gives both GRU
+    layers' outputs (``x1``, ``x2``: [T, 1, H])."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from export.onnx_export import OPSET
+
+    g = sequence_graph(w)
+    for name in (f"x{i + 1}" for i in range(len(w["gru"]))):
+        g.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 8
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    return ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"]), \
+        [f"x{i + 1}" for i in range(len(w["gru"]))]
+
+
+def head_inputs(sess, names: list[str], logmel: np.ndarray) -> np.ndarray:
+    """The head's input per frame: the GRU layers' outputs side by side, [T, layers * H]."""
+    x = D.full_features(logmel)[None].astype(np.float32)
+    outs = sess.run(names, {"features": x})
+    return np.concatenate([o[:, 0] for o in outs], axis=1)
+
+
+def _tilt(rng: np.random.Generator, lm: np.ndarray) -> np.ndarray:
+    """A random spectral tilt (-30 .. +15 dB from the lowest to the highest band)."""
+    tilt = rng.uniform(-30, 15) * np.linspace(0, 1, lm.shape[1])
+    return np.log1p(np.expm1(np.maximum(lm, 0)) * 10 ** (tilt / 20)[None, :]).astype(np.float32)
+
+
+def _mix(a: np.ndarray, b: np.ndarray, gain_db: float) -> np.ndarray:
+    """Two log-mel signals mixed (magnitudes added: approximate for incoherent sounds)."""
+    n = min(len(a), len(b))
+    return np.log1p(np.expm1(np.maximum(a[:n], 0))
+                    + np.expm1(np.maximum(b[:n], 0)) * 10 ** (gain_db / 20)).astype(np.float32)
+
+
+def _cut(rng: np.random.Generator, lm: np.ndarray, max_frames: int) -> np.ndarray:
+    if len(lm) <= max_frames:
+        return lm
+    s = 0 if rng.random() < 0.3 else int(rng.integers(0, len(lm) - max_frames))
+    return lm[s:s + max_frames]
+
+
+def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,
+             synth_per_level: int, neg_per_kind: int, neg_copies: int, log=print):
+    """(inputs [N, D], labels [N], weights [N], summary): positives weighted so that charts,
+    ASAP and synthetic count equally, negatives as much as all positives together."""
+    from export.asap import asap_tracks
+
+    rng = np.random.default_rng(seed)
+    max_frames = int(max_s * D.PARAMS.frame_rate)
+    charts = [t for t in D.chart_tracks(D.CHARTS_DIR, 2, False, lambda *_: None)
+              if t.split == "train"][::chart_stride]
+    asap = [t for t in asap_tracks(workers=2, progress=False) if t.split == "train"][::asap_stride]
+    synth = D.synth_tracks(synth_per_level, 0, "train", 2, False)
+    neg = D.no_beat_tracks(neg_per_kind, 2, False)
+    groups: dict[str, list[np.ndarray]] = {"charts": [], "asap": [], "synth": [], "negative": []}
+    for name, tracks in (("charts", charts), ("asap", asap), ("synth", synth)):
+        for tr in tracks:
+            lm = D._augment_levels(rng, _cut(rng, tr.logmel, max_frames))
+            groups[name].append(head_inputs(sess, names, lm)[::STRIDE])
+    for _ in range(neg_copies):
+        for tr in neg:
+            lm = _cut(rng, tr.logmel, max_frames)
+            if rng.random() < 0.5:
+                other = neg[int(rng.integers(len(neg)))].logmel
+                lm = _mix(lm, _cut(rng, other, max_frames), rng.uniform(-20, 10))
+            lm = D._augment_levels(rng, _tilt(rng, lm))
+            groups["negative"].append(head_inputs(sess, names, lm)[::STRIDE])
+    xs, ys, ws = [], [], []
+    n_pos = sum(sum(len(a) for a in groups[g]) for g in ("charts", "asap", "synth"))
+    for g, arrs in groups.items():
+        x = np.concatenate(arrs)
+        share = n_pos / 3 if g != "negative" else n_pos
+        xs.append(x)
+        ys.append(np.full(len(x), 0.0 if g == "negative" else 1.0))
+        ws.append(np.full(len(x), share / len(x)))
+    summary = {"tracks": {"charts": len(charts), "asap": len(asap), "synth": len(synth),
+                          "negative": len(neg) * neg_copies},
+               "hours": {g: round(sum(len(a) for a in arrs) * STRIDE / D.PARAMS.frame_rate / 3600, 3)
+                         for g, arrs in groups.items()}}
+    log(f"[music] examples {summary}")
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), summary
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, c: float,
+        seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Weighted fit (scikit-learn) -> layers [(weights [D_in, D_out], bias [D_out]), ...]: a
+    logistic regression (``hidden`` 0, L2 strength ``1/c``) or one ReLU layer of ``hidden`` units
+    and a logistic output (adam, L2 ``1e-4 / c``)."""
+    if hidden <= 0:
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(C=c, max_iter=3000).fit(x, y, sample_weight=w)
+        return [(clf.coef_.T.astype(np.float64), clf.intercept_.astype(np.float64))]
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier((hidden,), alpha=1e-4 / c, batch_size=1024, max_iter=25,
+                        random_state=seed, tol=1e-5).fit(x, y, sample_weight=w / w.mean())
+    return [(W.astype(np.float64), b.astype(np.float64))
+            for W, b in zip(clf.coefs_, clf.intercepts_)]
+
+
+def predict(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """The head's music probability for inputs ``x`` [N, D] (what the ONNX graph computes)."""
+    for i, (W, b) in enumerate(layers):
+        x = x @ W + b
+        if i < len(layers) - 1:
+            x = np.maximum(x, 0.0)
+    return 1.0 / (1.0 + np.exp(-x[:, 0]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="models/beatd_gru.onnx",
+                    help="streaming model file whose network the head reads (kept frozen)")
+    ap.add_argument("--out", default="models")
+    ap.add_argument("--name", default="beatd_gru")
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--seed", type=int, default=20261124)
+    ap.add_argument("--max-s", type=float, default=60.0, help="longest cut of a track (s)")
+    ap.add_argument("--chart-stride", type=int, default=2, help="every n-th training chart track")
+    ap.add_argument("--asap-stride", type=int, default=2, help="every n-th ASAP training excerpt")
+    ap.add_argument("--synth-per-level", type=int, default=12)
+    ap.add_argument("--neg-per-kind", type=int, default=25)
+    ap.add_argument("--neg-copies", type=int, default=6)
+    ap.add_argument("--hidden", type=int, default=32, help="ReLU units (0: logistic regression)")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
+    a = ap.parse_args()
+    t0 = time.time()
+    w, meta = weights_from_onnx(a.model)
+    sess, names = gru_outputs_session(w)
+    x, y, wt, summary = examples(sess, names, a.seed, a.max_s, a.chart_stride, a.asap_stride,
+                                 a.synth_per_level, a.neg_per_kind, a.neg_copies)
+    w["music"] = fit(x, y, wt, a.hidden, a.c, a.seed)
+    p = predict(w["music"], x)
+    acc = float(np.sum(wt * ((p > 0.5) == (y > 0.5))) / np.sum(wt))
+    train = json.loads(meta.get("beatd.train.summary", "{}"))
+    train["music_head"] = {**summary, "seed": a.seed, "hidden": a.hidden, "c": a.c, "weighted_train_accuracy": round(acc, 4),
+                           "base_model": f"{Path(a.model).name} version {meta.get('beatd.model.version')}",
+                           "minutes": round((time.time() - t0) / 60, 1)}
+    extra = {"arch": json.loads(meta.get("beatd.model.arch", "{}")),
+             "peak_threshold": float(meta.get("beatd.model.peak_threshold", "0.3")),
+             "train_summary": train}
+    from realtime.frontend import FrontendParams
+    p1, p2 = export_weights(w, a.out, a.name, a.version, FrontendParams.from_metadata(meta), extra)
+    print(f"[music] weighted training accuracy {acc:.4f}; wrote {p1} and {p2} "
+          f"in {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

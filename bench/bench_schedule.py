@@ -50,7 +50,8 @@ def replay(tracks, lag: float, interval: float, track_every: float | None) -> li
                     or now - last_track >= track_every):
                 last_track = now
                 while k < len(act) and (k + 1) * hop + lag <= now:
-                    ev = tr.process(float(act[k, 0]), float(act[k, 1]), True)
+                    ev = tr.process(float(act[k, 0]), float(act[k, 1]), True,
+                                    float(act[k, 2]) if act.shape[1] > 2 else math.nan)
                     if ev is not None:
                         leads.append(ev.time - now)
                         tracker_late += ev.time < (k + 1) * hop

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from export import dataset as D  # noqa: E402
-from export.tune_tracker import asap_val, track_and_score, val_activations  # noqa: E402
+from export.tune_tracker import asap_val, track, track_and_score, val_activations  # noqa: E402
 from realtime.network import BeatNetwork  # noqa: E402
 from realtime.tracker import BeatTracker, TrackerParams  # noqa: E402
 
@@ -59,7 +59,7 @@ def peak(act: np.ndarray, frame: float, ch: int) -> float:
 
 def parity_ratios(act: np.ndarray, params: TrackerParams, window: int = 8) -> np.ndarray:
     """Weaker / stronger parity's mean peak beat activation over each ``window`` emitted beats."""
-    evs = BeatTracker(params).process_sequence(act[:, 0], act[:, 1])
+    evs = track(params, act)
     pk = np.array([peak(act, D.PARAMS.time_to_frame(e.time), 0) for e in evs])
     odd = np.array([e.beat_index % 2 for e in evs])
     out = []
@@ -76,7 +76,8 @@ def gain_trace(act: np.ndarray, params: TrackerParams) -> tuple[np.ndarray, int]
     g = np.empty(len(act))
     n = 0
     for k in range(len(act)):
-        n += len(tr.process_sequence(act[k:k + 1, 0], act[k:k + 1, 1]))
+        n += len(tr.process_sequence(act[k:k + 1, 0], act[k:k + 1, 1],
+                                     music=act[k:k + 1, 2] if act.shape[1] > 2 else None))
         g[k] = tr.gain_per_beat
     return g, n
 

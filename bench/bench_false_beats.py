@@ -10,7 +10,8 @@ Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, un
 footsteps); the event kinds with ``--seeds`` seeds from ``--first-seed`` (the steady kinds once,
 with that seed; other seeds than the default 0 give signals no setting was chosen on).
 ``--unseen``: the kinds of :data:`export.synth.UNSEEN_NO_BEAT_KINDS` instead (brown noise, loud
-pink noise, swelling noise, a fan, babble, rain), which nothing was trained on. For
+pink noise, swelling noise, a fan, babble, rain), which nothing was trained on; ``--unseen 2``:
+a second such set (loud hiss, a vacuum cleaner, traffic, applause, a crowd, fast typing). For
 each: beats per minute and the confidence of those beats (percentiles), with the default
 tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``). Every beat here is a
 false one.
@@ -57,8 +58,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--unseen", action="store_true",
-                    help="the evaluation-only kinds (export.synth.UNSEEN_NO_BEAT_KINDS)")
+    ap.add_argument("--unseen", type=int, nargs="?", const=1, default=0, choices=(1, 2),
+                    help="the evaluation-only kinds: 1 (default) export.synth.UNSEEN_NO_BEAT_KINDS, "
+                         "2 UNSEEN_NO_BEAT_KINDS_2")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME",

@@ -17,7 +17,8 @@ tracks, each cut to at most ``--max-s`` and augmented like the network's crops
 :func:`export.synth.no_beat_audio` of every training kind (seeds from
 :data:`export.dataset.NO_BEAT_FIRST_SEED`), each in ``--neg-copies`` augmented copies with a
 random spectral tilt of -30 .. +15 dB over the band range and, half of the time, another
-negative mixed in. The evaluation-only kinds (:data:`export.synth.UNSEEN_NO_BEAT_KINDS`) are
+negative mixed in (up to ``--neg-mix`` others), then ``--neg-boost-db`` louder at most. The
+evaluation-only kinds (:data:`export.synth.UNSEEN_NO_BEAT_KINDS`, ``UNSEEN_NO_BEAT_KINDS_2``) are
 never used.
 
 Usage::
@@ -87,8 +88,13 @@ def _cut(rng: np.random.Generator, lm: np.ndarray, max_frames: int) -> np.ndarra
     return lm[s:s + max_frames]
 
 
+def _gain(lm: np.ndarray, db: float) -> np.ndarray:
+    return np.log1p(np.expm1(np.maximum(lm, 0)) * 10 ** (db / 20)).astype(np.float32)
+
+
 def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,
-             synth_per_level: int, neg_per_kind: int, neg_copies: int, log=print):
+             synth_per_level: int, neg_per_kind: int, neg_copies: int, neg_mix: int = 1,
+             neg_boost_db: float = 0.0, log=print):
     """(inputs [N, D], labels [N], weights [N], summary): positives weighted so that charts,
     ASAP and synthetic count equally, negatives as much as all positives together."""
     from export.asap import asap_tracks
@@ -109,9 +115,12 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
         for tr in neg:
             lm = _cut(rng, tr.logmel, max_frames)
             if rng.random() < 0.5:
-                other = neg[int(rng.integers(len(neg)))].logmel
-                lm = _mix(lm, _cut(rng, other, max_frames), rng.uniform(-20, 10))
+                for _ in range(1 if neg_mix <= 1 else int(rng.integers(1, neg_mix + 1))):
+                    other = neg[int(rng.integers(len(neg)))].logmel
+                    lm = _mix(lm, _cut(rng, other, max_frames), rng.uniform(-20, 10))
             lm = D._augment_levels(rng, _tilt(rng, lm))
+            if neg_boost_db > 0:
+                lm = _gain(lm, rng.uniform(0, neg_boost_db))
             groups["negative"].append(head_inputs(sess, names, lm)[::STRIDE])
     xs, ys, ws = [], [], []
     n_pos = sum(sum(len(a) for a in groups[g]) for g in ("charts", "asap", "synth"))
@@ -170,6 +179,10 @@ def main() -> None:
     ap.add_argument("--synth-per-level", type=int, default=12)
     ap.add_argument("--neg-per-kind", type=int, default=25)
     ap.add_argument("--neg-copies", type=int, default=6)
+    ap.add_argument("--neg-mix", type=int, default=1,
+                    help="at most this many other negatives mixed into a negative")
+    ap.add_argument("--neg-boost-db", type=float, default=0.0,
+                    help="negatives up to this much louder, on top of the usual augmentation")
     ap.add_argument("--hidden", type=int, default=32, help="ReLU units (0: logistic regression)")
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     a = ap.parse_args()
@@ -177,12 +190,14 @@ def main() -> None:
     w, meta = weights_from_onnx(a.model)
     sess, names = gru_outputs_session(w)
     x, y, wt, summary = examples(sess, names, a.seed, a.max_s, a.chart_stride, a.asap_stride,
-                                 a.synth_per_level, a.neg_per_kind, a.neg_copies)
+                                 a.synth_per_level, a.neg_per_kind, a.neg_copies, a.neg_mix,
+                                 a.neg_boost_db)
     w["music"] = fit(x, y, wt, a.hidden, a.c, a.seed)
     p = predict(w["music"], x)
     acc = float(np.sum(wt * ((p > 0.5) == (y > 0.5))) / np.sum(wt))
     train = json.loads(meta.get("beatd.train.summary", "{}"))
-    train["music_head"] = {**summary, "seed": a.seed, "hidden": a.hidden, "c": a.c, "weighted_train_accuracy": round(acc, 4),
+    train["music_head"] = {**summary, "seed": a.seed, "hidden": a.hidden, "c": a.c,
+                           "neg_mix": a.neg_mix, "neg_boost_db": a.neg_boost_db, "weighted_train_accuracy": round(acc, 4),
                            "base_model": f"{Path(a.model).name} version {meta.get('beatd.model.version')}",
                            "minutes": round((time.time() - t0) / 60, 1)}
     extra = {"arch": json.loads(meta.get("beatd.model.arch", "{}")),

@@ -39,7 +39,24 @@ def test_no_beat_audio_kinds():
         assert -45.0 < rms_db < -19.0, (kind, rms_db)
         np.testing.assert_array_equal(y, no_beat_audio(kind, 3.0, seed=2))   # deterministic
     with pytest.raises(ValueError, match="unknown kind"):
-        no_beat_audio("applause", 1.0)
+        no_beat_audio("bagpipes", 1.0)
+
+
+def test_unseen_no_beat_kinds_are_apart_from_the_training_kinds():
+    """The evaluation-only kinds (``bench_false_beats.py --unseen 1|2``) are not training
+    kinds, are deterministic, stay within full scale, and ``no_beat_set`` gives each set."""
+    from export.synth import UNSEEN_NO_BEAT_KINDS, UNSEEN_NO_BEAT_KINDS_2, no_beat_set
+
+    assert not set(UNSEEN_NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS_2) & set(NO_BEAT_KINDS)
+    assert not set(UNSEEN_NO_BEAT_KINDS) & set(UNSEEN_NO_BEAT_KINDS_2)
+    for kind in UNSEEN_NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS_2:
+        y = no_beat_audio(kind, 2.0, seed=3)
+        assert y.dtype == np.float32 and y.shape == (2 * SR,) and np.all(np.isfinite(y))
+        assert 1e-3 < np.sqrt(np.mean(y.astype(np.float64) ** 2)) and np.abs(y).max() <= 2.0
+        np.testing.assert_array_equal(y, no_beat_audio(kind, 2.0, seed=3))
+    for unseen, kinds in ((1, UNSEEN_NO_BEAT_KINDS), (2, UNSEEN_NO_BEAT_KINDS_2)):
+        names = no_beat_set(1.0, 2, 0, unseen=unseen)
+        assert {n.split(" #")[0] for n in names} == set(kinds)
 
 
 def test_no_beat_negatives_train_silence_and_leave_older_batches_unchanged(tmp_path, monkeypatch):

@@ -36,12 +36,13 @@ def activations(times, seconds, meter=4, width=1.0, amp=1.0):
     return beat, down
 
 
-def run(tracker, beat, down=None, active=None):
+def run(tracker, beat, down=None, active=None, music=None):
     """Feed frames; return (events, frame index at which each was committed)."""
     down = np.zeros_like(beat) if down is None else down
     events, frames = [], []
     for k in range(len(beat)):
-        e = tracker.process(beat[k], down[k], True if active is None else bool(active[k]))
+        e = tracker.process(beat[k], down[k], True if active is None else bool(active[k]),
+                            float("nan") if music is None else music[k])
         if e is not None:
             events.append(e)
             frames.append(k)
@@ -488,8 +489,9 @@ def test_reset_and_determinism():
 def test_block_path_equals_frame_by_frame():
     """``process_sequence`` (one kernel call for many frames, the file path) gives the same
     events and the same state as ``process`` frame by frame (the live path), across block
-    boundaries, silent frames and a manual call between blocks. (Equal to rounding: inside a
-    block the compiler may fuse floating-point operations across frames.)"""
+    boundaries, silent frames, a music output that crosses the music gate's threshold and a
+    manual call between blocks. (Equal to rounding: inside a block the compiler may fuse
+    floating-point operations across frames.)"""
 
     def same(a, b):
         assert len(a) == len(b)
@@ -502,17 +504,18 @@ def test_block_path_equals_frame_by_frame():
     beat, down = activations(truth, 24.0)
     active = np.ones(len(beat), bool)
     active[900:1000] = False
+    music = 0.5 + 0.5 * np.sin(np.arange(len(beat)) / 150.0)
     one, blocks = BeatTracker(), BeatTracker()
-    e_one, _ = run(one, beat[:1500], down[:1500], active[:1500])
+    e_one, _ = run(one, beat[:1500], down[:1500], active[:1500], music[:1500])
     e_blk = []
     for s, e in ((0, 1), (1, 700), (700, 1500)):
-        e_blk += blocks.process_sequence(beat[s:e], down[s:e], active[s:e])
+        e_blk += blocks.process_sequence(beat[s:e], down[s:e], active[s:e], music[s:e])
     assert len(e_one) > 20
     same(e_one, e_blk)
     for tr in (one, blocks):
         tr.lock_tempo(130.0)
-    e_one += run(one, beat[1500:], down[1500:], active[1500:])[0]
-    e_blk += blocks.process_sequence(beat[1500:], down[1500:], active[1500:])
+    e_one += run(one, beat[1500:], down[1500:], active[1500:], music[1500:])[0]
+    e_blk += blocks.process_sequence(beat[1500:], down[1500:], active[1500:], music[1500:])
     same(e_one, e_blk)
     assert (one.state, one.frame) == (blocks.state, blocks.frame)
     assert one.bpm == pytest.approx(blocks.bpm) and one.p_window == pytest.approx(blocks.p_window)

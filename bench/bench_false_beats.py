@@ -59,8 +59,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--unseen", type=int, nargs="?", const=1, default=0, choices=(1, 2),
-                    help="the evaluation-only kinds: 1 (default) export.synth.UNSEEN_NO_BEAT_KINDS, "
-                         "2 UNSEEN_NO_BEAT_KINDS_2")
+                    help="the evaluation-only kinds: 1 (default) "
+                         "export.synth.UNSEEN_NO_BEAT_KINDS, 2 UNSEEN_NO_BEAT_KINDS_2")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME",

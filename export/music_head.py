@@ -6,7 +6,8 @@ chance, which keeps it quiet on noise and talk but also on music whose beats are
 (``[tracker] music_threshold``, ``music_lock_gain``).
 
 It is a small ReLU network (``--hidden`` units; 0: a logistic regression) on the network's own
-GRU outputs (both layers, per frame), fitted with the network frozen, so the beat and downbeat activations stay exactly as they were. The
+GRU outputs (both layers, per frame), fitted with the network frozen, so the beat and downbeat
+activations stay exactly as they were. The
 exported model pair gets a third activation column, ``music`` (``beatd.model.outputs`` =
 ``beat,downbeat,music``).
 
@@ -37,6 +38,7 @@ import numpy as np
 
 from export import dataset as D
 from export.onnx_export import export_weights, sequence_graph, weights_from_onnx
+from realtime.frontend import FrontendParams
 
 STRIDE = 5          # every 5th frame (20 per second) is a training example
 
@@ -132,8 +134,8 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
         ws.append(np.full(len(x), share / len(x)))
     summary = {"tracks": {"charts": len(charts), "asap": len(asap), "synth": len(synth),
                           "negative": len(neg) * neg_copies},
-               "hours": {g: round(sum(len(a) for a in arrs) * STRIDE / D.PARAMS.frame_rate / 3600, 3)
-                         for g, arrs in groups.items()}}
+               "hours": {g: round(sum(len(a) for a in arrs) * STRIDE / D.PARAMS.frame_rate
+                                  / 3600, 3) for g, arrs in groups.items()}}
     log(f"[music] examples {summary}")
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), summary
 
@@ -166,7 +168,8 @@ def predict(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.nd
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/beatd_gru.onnx",
                     help="streaming model file whose network the head reads (kept frozen)")
     ap.add_argument("--out", default="models")
@@ -196,14 +199,14 @@ def main() -> None:
     p = predict(w["music"], x)
     acc = float(np.sum(wt * ((p > 0.5) == (y > 0.5))) / np.sum(wt))
     train = json.loads(meta.get("beatd.train.summary", "{}"))
+    base = f"{Path(a.model).name} version {meta.get('beatd.model.version')}"
     train["music_head"] = {**summary, "seed": a.seed, "hidden": a.hidden, "c": a.c,
-                           "neg_mix": a.neg_mix, "neg_boost_db": a.neg_boost_db, "weighted_train_accuracy": round(acc, 4),
-                           "base_model": f"{Path(a.model).name} version {meta.get('beatd.model.version')}",
+                           "neg_mix": a.neg_mix, "neg_boost_db": a.neg_boost_db,
+                           "weighted_train_accuracy": round(acc, 4), "base_model": base,
                            "minutes": round((time.time() - t0) / 60, 1)}
     extra = {"arch": json.loads(meta.get("beatd.model.arch", "{}")),
              "peak_threshold": float(meta.get("beatd.model.peak_threshold", "0.3")),
              "train_summary": train}
-    from realtime.frontend import FrontendParams
     p1, p2 = export_weights(w, a.out, a.name, a.version, FrontendParams.from_metadata(meta), extra)
     print(f"[music] weighted training accuracy {acc:.4f}; wrote {p1} and {p2} "
           f"in {(time.time() - t0) / 60:.1f} min")

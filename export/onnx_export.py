@@ -63,8 +63,9 @@ def weights_digest(w: dict | list[dict]) -> str:
     """SHA-256 of every member's weights in order (pairs the streaming and sequence files)."""
     h = hashlib.sha256()
     for _, x in _members(w):
-        for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"], x["out_b"],
-                  *[t for layer in x.get("music", []) for t in layer]]:
+        music = [t for layer in x.get("music", []) for t in layer]
+        for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"],
+                  x["out_b"], *music]:
             h.update(np.ascontiguousarray(a, np.float32).tobytes())
     return h.hexdigest()
 
@@ -220,7 +221,8 @@ def sequence_graph(w: dict | list[dict]) -> onnx.GraphProto:
         inits += _common_inits(x_w, p)
     nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]
-    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, [1, "T", n_outputs(w)])]
+    outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT,
+                                             [1, "T", n_outputs(w)])]
     return helper.make_graph(nodes, "beatd_sequence", inputs, outputs, inits)
 
 

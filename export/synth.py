@@ -558,7 +558,7 @@ def no_beat_audio(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
             t += rng.exponential(1 / 3.5)
     else:
         raise ValueError(f"unknown kind {kind!r}; one of "
-                         f"{', '.join(NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS_2)}")
+                         + ", ".join(NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS + UNSEEN_NO_BEAT_KINDS_2))
     return _to_event_level(buf.y)
 
 
@@ -629,7 +629,8 @@ def _unseen_no_beat_2(rng: np.random.Generator, kind: str, seconds: float) -> np
         return _to_event_level(buf.y)
     if kind == "crowd":
         for _ in range(int(rng.integers(8, 13))):
-            _talk(rng, buf, seconds, rng.uniform(90, 300), rng.random() < 0.1, rng.uniform(0.3, 1.0))
+            _talk(rng, buf, seconds, rng.uniform(90, 300), rng.random() < 0.1,
+                  rng.uniform(0.3, 1.0))
         return _to_event_level(buf.y + 0.05 * buf.y.std() * _noise(rng, n, "pink"))
     # typing: words of 3-8 keys at 6-9 per second, short pauses between words
     at, d = 0.0, int(0.015 * SR)

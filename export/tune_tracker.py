@@ -85,7 +85,7 @@ def val_activations(model: str, charts: str, excerpt_s: float = 0.0) -> list[tup
 
 def track_and_score(params: TrackerParams, act: np.ndarray, ref: np.ndarray,
                     ref_bib: np.ndarray | None = None, span_only: bool = True) -> FileScore:
-    """Track activations [T, 2] with ``params`` and score against ``ref`` (beat times);
+    """Track activations [T, 2 or 3] with ``params`` and score against ``ref`` (beat times);
     ``span_only`` keeps the beats within 1 s of the annotated span (charts annotate only their
     own span)."""
     evs = track(params, act)

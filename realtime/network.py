@@ -4,9 +4,10 @@ A model is a pair of ONNX files made by ``export.onnx_export`` from the same wei
 
 * ``<name>.onnx``: streaming graph, ``features`` [T, F] + recurrent states -> ``activations``
   [T, C] + new states (C = 2: beat, downbeat; 3 with a music head: beat, downbeat, music, as
-  the metadata's ``beatd.model.outputs`` says) (state names and shapes are listed in the metadata); T is the number of
-  new frames (models exported before batching have a fixed T = 1 and are stepped frame by frame);
-* ``<name>.seq.onnx``: sequence graph, ``features`` [1, T, F] -> ``activations`` [1, T, 2].
+  the metadata's ``beatd.model.outputs`` says; state names and shapes are listed in the
+  metadata); T is the number of new frames (models exported before batching have a fixed
+  T = 1 and are stepped frame by frame);
+* ``<name>.seq.onnx``: sequence graph, ``features`` [1, T, F] -> ``activations`` [1, T, C].
 
 Both carry the frontend parameters in ``metadata_props``; :attr:`BeatNetwork.params` rebuilds
 them, so the daemon configures its :class:`realtime.frontend.Frontend` from the model.
@@ -217,7 +218,8 @@ class BeatNetwork:
         return self._acts[:n]
 
     def process_sequence(self, frames: np.ndarray) -> np.ndarray:
-        """Frames [T, F] from a fresh stream -> activations [T, C] (does not touch the streaming state)."""
+        """Frames [T, F] from a fresh stream -> activations [T, C] (leaves the streaming state
+        alone)."""
         frames = np.ascontiguousarray(frames, np.float32)
         if frames.ndim != 2 or frames.shape[1] != self._x.shape[1]:
             raise ValueError(f"expected frames [T, {self._x.shape[1]}], got {frames.shape}")

@@ -197,7 +197,7 @@ class TrackerParams:
         instead of 0.206 (weak beats take long to sum up). For rooms with talk between songs;
         off by default because of the lock time.
     music_threshold, music_lock_gain, music_window_s : the music gate. While the network's
-        music output (``export.music_head``; 0 for a network without one), averaged over
+        music output (``export.music_head``; none for a network without one), averaged over
         ``music_window_s``, is at least ``music_threshold``, the gain per beat needed to lock is
         ``music_lock_gain`` instead of ``lock_gain``: music with faint beats can start sooner
         than noise or talk. A lock that only this allowed is on credit: until its gain reaches
@@ -674,8 +674,8 @@ def _observe_pending(sv, k, ring_b, ring_d, scratch, bar_pred, st_pos, bar_belie
 
 
 @numba.njit(cache=True, nogil=True)
-def _track(beats, downs, actives, musics, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mean, t_hist,
-           t_pos, t_r, bar, st_meter, st_pos, ring_b, ring_d, scratch, recent, events):
+def _track(beats, downs, actives, musics, sv, pv, fwd, ti, trans, tf, hist_c, out, t_mean,
+           t_hist, t_pos, t_r, bar, st_meter, st_pos, ring_b, ring_d, scratch, recent, events):
     """Run the tracker over ``len(beats)`` frames (``musics``: the network's music output per
     frame, or one NaN for a network without one); write each committed beat as a row
     ``(time, beat_index, beat_in_bar, bpm, confidence)`` of ``events`` and return their number.
@@ -702,11 +702,15 @@ def _track(beats, downs, actives, musics, sv, pv, fwd, ti, trans, tf, hist_c, ou
         sv[_S_RING_POS] = (rp + 1) & 63
         _acf_update(b, pv[_P_TEMPO_ALPHA], pv[_P_TEMPO_MEAN_ALPHA], t_mean, t_hist, t_pos, t_r)
         # music output: exponential mean over music_window_s of the sounding frames,
-        # bias-corrected from the stream start (NaN throughout without a music output)
+        # bias-corrected from the first one (NaN, "unknown", before it and throughout without
+        # a music output)
         if active:
             m = musics[j] if musics.shape[0] > 1 else musics[0]
             w_m = pv[_P_MUSIC_ALPHA] * sv[_S_MUSIC_WEIGHT] + (1.0 - pv[_P_MUSIC_ALPHA])
-            sv[_S_MUSIC] += (1.0 - pv[_P_MUSIC_ALPHA]) / w_m * (m - sv[_S_MUSIC])
+            if sv[_S_MUSIC_WEIGHT] == 0.0:
+                sv[_S_MUSIC] = m
+            else:
+                sv[_S_MUSIC] += (1.0 - pv[_P_MUSIC_ALPHA]) / w_m * (m - sv[_S_MUSIC])
             sv[_S_MUSIC_WEIGHT] = w_m
         if k % 25 == 0:
             _update_restart(tf, t_r, int(pv[_P_N_HARMONICS]), pv[_P_TEMPO_WEIGHT])
@@ -1165,6 +1169,7 @@ class BeatTracker:
         sv[_S_MANUAL_UNTIL] = -1.0
         sv[_S_LAST_COMMIT] = -1e9
         sv[_S_NEXT_BEAT] = math.nan
+        sv[_S_MUSIC] = math.nan
         self._taps = []
 
     def _refresh_restart(self) -> None:
@@ -1197,8 +1202,8 @@ class BeatTracker:
     def _run(self, beat: np.ndarray, downbeat: np.ndarray, active: np.ndarray,
              music: np.ndarray, events: np.ndarray) -> int:
         """The kernel over these frames; committed beats as rows of ``events``; their number."""
-        n = _track(beat, downbeat, active, music, self._sv, self._pv, self._fwd, self._ti, self._trans,
-                   self._tf, self._hist_c, self._out, self._acf.mean, self._acf.hist,
+        n = _track(beat, downbeat, active, music, self._sv, self._pv, self._fwd, self._ti,
+                   self._trans, self._tf, self._hist_c, self._out, self._acf.mean, self._acf.hist,
                    self._acf.pos, self._acf.r,
                    self._bar, self._st_meter, self._st_pos,
                    self._ring_b, self._ring_d, self._scratch, self._recent, events)

@@ -219,12 +219,13 @@ class TrackerParams:
         fewer on the evaluation-only kinds (a lock on credit ends when the music output falls).
     music_absent : the other side: while that mean is below this, the network hears no music,
         and locking needs ``relock_gain``; a lock falls back to LOCKING (after ``unlock_s``)
-        while the gain stays below ``relock_gain``. 0 turns it off. Off by default: with 0.1
-        (session 19, set on training data) the bench's talk, claps and clicks give 6.4 instead
-        of 16.9 beats per minute, with the validation scores level (synthetic lock 2.72 s
-        instead of 2.45 s), but sound of kinds the music head was not trained on (loud pink
-        noise, a fan, several people talking) still gives 77-124 per minute: the head hears
-        no music only in what it was shown. For rooms with talk and claps between songs.
+        while the gain stays below ``relock_gain``. 0 turns it off. Off by default (session
+        19, with the other defaults): 0.5 cuts beats on sound without a beat from 16.9 / 10.8 /
+        41.1 / 56.8 to 6.4 / 3.3 / 29.0 / 32.2 per minute (``bench_false_beats.py``, seeds 0
+        and 400, unseen sets 1 and 2) at a small cost on music (synthetic F -0.006, ASAP F
+        -0.001, chart median lock 0.87 s instead of 0.83 s); the head does not hear "no
+        music" in babble, crowds or applause, which stay at 60-130 per minute. For rooms with
+        talk and claps between songs.
     unlock_threshold : ``p_window`` needed to resume emitting when the beats come back after a
         break (HOLDING -> LOCKED; below it, HOLDING -> LOCKING).
     evidence_floor : the peak envelope of the beat activation above its running mean must reach

@@ -96,7 +96,7 @@ def _gain(lm: np.ndarray, db: float) -> np.ndarray:
 
 def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,
              synth_per_level: int, neg_per_kind: int, neg_copies: int, neg_mix: int = 1,
-             neg_boost_db: float = 0.0, log=print):
+             neg_boost_db: float = 0.0, synth_levels: int = 4, log=print):
     """(inputs [N, D], labels [N], weights [N], summary): positives weighted so that charts,
     ASAP and synthetic count equally, negatives as much as all positives together."""
     from export.asap import asap_tracks
@@ -106,7 +106,7 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
     charts = [t for t in D.chart_tracks(D.CHARTS_DIR, 2, False, lambda *_: None)
               if t.split == "train"][::chart_stride]
     asap = [t for t in asap_tracks(workers=2, progress=False) if t.split == "train"][::asap_stride]
-    synth = D.synth_tracks(synth_per_level, 0, "train", 2, False)
+    synth = D.synth_tracks(synth_per_level, 0, "train", 2, False, levels=synth_levels)
     neg = D.no_beat_tracks(neg_per_kind, 2, False)
     groups: dict[str, list[np.ndarray]] = {"charts": [], "asap": [], "synth": [], "negative": []}
     for name, tracks in (("charts", charts), ("asap", asap), ("synth", synth)):
@@ -180,6 +180,9 @@ def main() -> None:
     ap.add_argument("--chart-stride", type=int, default=2, help="every n-th training chart track")
     ap.add_argument("--asap-stride", type=int, default=2, help="every n-th ASAP training excerpt")
     ap.add_argument("--synth-per-level", type=int, default=12)
+    ap.add_argument("--synth-levels", type=int, default=4,
+                    help="synthetic curriculum levels 0..N-1 as positives (5: with the "
+                         "classical-like ensembles of level 4)")
     ap.add_argument("--neg-per-kind", type=int, default=25)
     ap.add_argument("--neg-copies", type=int, default=6)
     ap.add_argument("--neg-mix", type=int, default=1,
@@ -194,7 +197,7 @@ def main() -> None:
     sess, names = gru_outputs_session(w)
     x, y, wt, summary = examples(sess, names, a.seed, a.max_s, a.chart_stride, a.asap_stride,
                                  a.synth_per_level, a.neg_per_kind, a.neg_copies, a.neg_mix,
-                                 a.neg_boost_db)
+                                 a.neg_boost_db, a.synth_levels)
     w["music"] = fit(x, y, wt, a.hidden, a.c, a.seed)
     p = predict(w["music"], x)
     acc = float(np.sum(wt * ((p > 0.5) == (y > 0.5))) / np.sum(wt))
@@ -202,6 +205,7 @@ def main() -> None:
     base = f"{Path(a.model).name} version {meta.get('beatd.model.version')}"
     train["music_head"] = {**summary, "seed": a.seed, "hidden": a.hidden, "c": a.c,
                            "neg_mix": a.neg_mix, "neg_boost_db": a.neg_boost_db,
+                           "synth_levels": a.synth_levels,
                            "weighted_train_accuracy": round(acc, 4), "base_model": base,
                            "minutes": round((time.time() - t0) / 60, 1)}
     extra = {"arch": json.loads(meta.get("beatd.model.arch", "{}")),

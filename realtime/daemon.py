@@ -452,6 +452,7 @@ class Daemon:
             confidence=float(tr.p_window), beat_in_bar=self.status.beat_in_bar,
             last_beat_when=last_when, period=period, candidates=cands,
             level_db=self.level.level_db, clipping=self.level.clipping,
+            music=tr.music if math.isfinite(tr.music) else -1.0,
             device=self.device.name if self.input is not None else "",
             overruns=self.stats.dropped_blocks, xruns=self.stats.xruns, frames=self.stats.frames)
         self.outputs.publish(self.status)

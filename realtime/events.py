@@ -42,6 +42,7 @@ class Status:
     candidates: tuple[tuple[float, float], ...] = ()   # (bpm, score), best first
     level_db: float = -120.0
     clipping: bool = False
+    music: float = -1.0   # the tracker's averaged music output; -1: unknown (no music output)
     device: str = ""
     overruns: int = 0
     xruns: int = 0

@@ -57,6 +57,7 @@ class View:
     candidates: list = field(default_factory=list)
     level_db: float = -120.0
     clipping: bool = False
+    music: float = -1.0          # the network's averaged music output; -1: unknown
     device: str = ""
     overruns: int = 0
     xruns: int = 0
@@ -80,6 +81,7 @@ class View:
         elif name == "/state" and len(args) >= 2:
             self.state = str(args[0])
             self.confidence = float(args[1])
+            self.music = float(args[2]) if len(args) >= 3 else -1.0
         elif name == "/phase" and args:
             self.phase = float(args[0])
         elif name == "/tempo/candidates":
@@ -125,6 +127,8 @@ def render(v: View, now: float) -> Panel:
         cands.add_row(f"{bpm:6.1f} BPM", f"{score:5.2f}")
     state = Text(f"state {v.state.upper():9s} {v.bpm:6.1f} BPM",
                  style="bold green" if locked else "bold yellow")
+    if v.music >= 0.0:
+        state.append(f"   music {v.music:4.2f}")
     info = Text(f"   device {v.device or '?'}   overruns {v.overruns}   xruns {v.xruns}   "
                 f"beats {v.beats}", style="dim")
     body = Group(Align.center(big), Text(""), Align.center(bar), Text(""), state + info, conf,

@@ -16,7 +16,8 @@ address                    arguments
 ``<prefix>/bpm``           bpm (f) — on change (> 0.05 BPM) and every ``bpm_interval`` s
 ``<prefix>/phase``         phase 0..1 (f), beat_in_bar (i) — ``phase_rate`` times a second
 ``<prefix>/tempo/candidates``  bpm1 (f), weight1 (f), bpm2, weight2, ... — on change and 1 Hz
-``<prefix>/state``         state (s), confidence (f) — on change and 1 Hz
+``<prefix>/state``         state (s), confidence (f), music (f: the network's music output
+                          averaged over 1 s, -1 if unknown) — on change and 1 Hz
 ``<prefix>/level``         level dBFS (f), clipping (i) — ``level_rate`` times a second
 =========================  ================================================================
 
@@ -253,7 +254,8 @@ class OscOutput:
             if "bpm" in s.wants and (bpm_due or bpm_changed):
                 s.send(build_message(p + "/bpm", [float(st.bpm)]))
             if "state" in s.wants and (bpm_due or state_changed):
-                s.send(build_message(p + "/state", [st.state, float(st.confidence)]))
+                s.send(build_message(p + "/state", [st.state, float(st.confidence),
+                                                    float(st.music)]))
             if "candidates" in s.wants and (bpm_due or cand_changed) and cand:
                 s.send(build_message(p + "/tempo/candidates",
                                      [float(v) for pair in cand for v in pair]))

@@ -1005,6 +1005,12 @@ class BeatTracker:
         return float(_gain_per_beat(self._sv))
 
     @property
+    def music(self) -> float:
+        """The network's music output averaged over ``music_window_s`` (what the music gate
+        compares with ``music_threshold``); NaN without a music output or before sound."""
+        return float(self._sv[_S_MUSIC])
+
+    @property
     def state(self) -> TrackerState:
         """Current :class:`TrackerState`."""
         return TrackerState(int(self._sv[_S_STATE]))

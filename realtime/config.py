@@ -136,7 +136,9 @@ def _stage_sections() -> None:
     from .midi_clock import MidiClockParams
     from .tempo import TempoParams
     from .tracker import TrackerParams
-    tracker = keys_from_dataclass(TrackerParams)
+    tracker = keys_from_dataclass(TrackerParams, {
+        "music_threshold": _range(0.01, 1), "music_absent": _range(0, 0.99),
+        "music_window_s": _range(0.01, 60), "music_lock_periodicity": _range(0, 1)})
     tracker["meters"] = Key((list,), list(TrackerParams().meters), _meters)
     SCHEMA["tracker"] = tracker
     tempo = keys_from_dataclass(TempoParams)

@@ -54,6 +54,8 @@ def test_bad_value_and_unknown_section(tmp_path):
         load(write(tmp_path, '[inptu]\ndevice = 1\n'))
     with pytest.raises(ConfigError, match="must be true or false|must be an integer"):
         load(write(tmp_path, '[input]\nchannels = true\n'))
+    with pytest.raises(ConfigError, match=r":3: tracker\.music_threshold = 1\.5: must be <= 1"):
+        load(write(tmp_path, '[tracker]\nlock_gain = 0.02\nmusic_threshold = 1.5\n'))
 
 
 def test_not_toml_and_missing_file(tmp_path):

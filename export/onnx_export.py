@@ -3,8 +3,9 @@ daemon loads.
 
 * ``<name>.onnx`` -- **streaming** graph: ``features`` [T, F] (T >= 1 new frames) plus one
   recurrent state per GRU layer (``h{i}_in`` [1, 1, H]) in; ``activations`` [T, 2] (sigmoid beat,
-  downbeat) and ``h{i}_out`` out.
-* ``<name>.seq.onnx`` -- **sequence** graph: ``features`` [1, T, F] -> ``activations`` [1, T, 2],
+  downbeat; [T, 3] with a music head) and ``h{i}_out`` out.
+* ``<name>.seq.onnx`` -- **sequence** graph: ``features`` [1, T, F] -> ``activations`` [1, T, 2]
+  (or 3),
   zero initial state (same as a freshly reset streaming run).
 
 A model with a music head (``export.music_head``: ``music``, a list of (weights, bias) layers,
@@ -170,7 +171,7 @@ def state_spec(w: dict | list[dict]) -> list[dict]:
 
 
 def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
-    """``features`` [T, F] + states -> ``activations`` [T, 2] + states: T >= 1 frames per call
+    """``features`` [T, F] + states -> ``activations`` [T, C] + states: T >= 1 frames per call
     (the daemon passes every frame that arrived since it last woke; T = 1 is frame by frame)."""
     members = _members(w)
     F = members[0][1]["n_in"]

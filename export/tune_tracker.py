@@ -43,7 +43,7 @@ def parse_value(text: str):
 
 
 def val_activations(model: str, charts: str, excerpt_s: float = 0.0) -> list[tuple]:
-    """(name, activations [T, 2], annotated beat times, beat_in_bar or None) of every
+    """(name, activations [T, 2 or 3], annotated beat times, beat_in_bar or None) of every
     validation chart track (bar positions where the chart gives them).
 
     With ``excerpt_s`` > 0, each track instead gives up to two excerpts of that length, cut
@@ -133,14 +133,14 @@ def score(params: TrackerParams, tracks) -> dict:
 
 def synth_val(model: str, levels: list[int], n: int) -> list[list[tuple]]:
     """``n`` synthetic validation tracks of each curriculum level in ``levels`` (4 =
-    classical-like), one list per level, as (name, activations [T, 2], beat times, None) like
+    classical-like), one list per level, as (name, activations [T, 2 or 3], beat times, None) like
     :func:`val_activations`."""
     tracks = D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, max(levels) + 1)
     return [_activations(model, [tr for tr in tracks if tr.level == level]) for level in levels]
 
 
 def _activations(model: str, tracks: list[D.Track]) -> list[tuple]:
-    """(name, activations [T, 2], beat times, None) of whole ``tracks``."""
+    """(name, activations [T, 2 or 3], beat times, None) of whole ``tracks``."""
     net = BeatNetwork(model)
     return [(tr.name, net.process_sequence(D.track_arrays(tr)[0]),
              D.PARAMS.frame_time(tr.beat_frames), None) for tr in tracks]
@@ -148,7 +148,7 @@ def _activations(model: str, tracks: list[D.Track]) -> list[tuple]:
 
 def asap_val(model: str, beats: str = "tactus", seed: int | None = None) -> list[tuple]:
     """The validation pieces of the rendered ASAP classical piano excerpts (``export/asap.py``)
-    as (name, activations [T, 2], beat times, None), like :func:`val_activations`; ``seed``:
+    as (name, activations [T, 2 or 3], beat times, None), like :func:`val_activations`; ``seed``:
     the excerpts of another render seed (rendered on first use)."""
     from export.asap import RENDER_SEED, asap_tracks
 
@@ -176,7 +176,7 @@ def noise_beats(params: TrackerParams) -> int:
 
 def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3,
                         first_seed: int = 100) -> list[np.ndarray]:
-    """The network's activations [T, 2] of :func:`export.synth.no_beat_audio`: every kind with
+    """The network's activations [T, 2 or 3] of :func:`export.synth.no_beat_audio`: every kind with
     ``seeds`` seeds from ``first_seed`` (the noises and the hum once), ``seconds`` each. Other
     seeds than ``bench/bench_false_beats.py`` uses (0, 1, 2), so that the bench reports on
     signals no setting was chosen on."""

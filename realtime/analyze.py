@@ -162,7 +162,7 @@ def analyze_file(path: str | Path, model_path: str | Path | None = None,
     network : a loaded network to reuse across files (see :func:`analyze_signal`).
     gate_db : silence gate floor (dBFS), ``None`` to disable.
     tempo_hop_s : spacing of the tempo curve readings (0: no curve).
-    keep_activations : keep the [T, 2] activations in the result.
+    keep_activations : keep the [T, 2 or 3] activations in the result.
     channel : analyse this channel instead of the mix.
     keep_audio : keep the decoded samples in ``result.audio`` (for :func:`write_click`).
 

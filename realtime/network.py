@@ -17,7 +17,7 @@ Examples
 >>> net = BeatNetwork(default_model_path())          # doctest: +SKIP
 >>> fe = Frontend(net.params)                        # doctest: +SKIP
 >>> beat, downbeat = net.process_frame(fe.process_hop(hop))   # doctest: +SKIP
->>> act = net.process_frames(frames)     # frames [T, F] -> [T, 2], same state   # doctest: +SKIP
+>>> act = net.process_frames(frames)     # frames [T, F] -> [T, C], same state   # doctest: +SKIP
 """
 from __future__ import annotations
 

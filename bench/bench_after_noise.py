@@ -44,7 +44,8 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     a = ap.parse_args(argv)
     net = BeatNetwork(a.model)
-    tracks = [t for t in D.chart_tracks(D.CHARTS_DIR, 1, False, lambda *_: None) if t.split == "val"]
+    tracks = [t for t in D.chart_tracks(D.CHARTS_DIR, 1, False, lambda *_: None)
+              if t.split == "val"]
     pre = {"(none)": np.zeros((0, D.N_MELS), np.float32)}
     pre.update({k: D.logmel_of(no_beat_audio(k, a.seconds, 7), SR) for k in SIGNALS})
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in a.set]

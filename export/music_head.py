@@ -70,10 +70,14 @@ def head_inputs(sess, names: list[str], logmel: np.ndarray) -> np.ndarray:
     return np.concatenate([o[:, 0] for o in outs], axis=1)
 
 
+def _gain(lm: np.ndarray, db) -> np.ndarray:
+    """Log-mel frames ``db`` louder (a number, or one per band: exact in this domain)."""
+    return np.log1p(np.expm1(np.maximum(lm, 0)) * 10 ** (np.asarray(db) / 20)).astype(np.float32)
+
+
 def _tilt(rng: np.random.Generator, lm: np.ndarray) -> np.ndarray:
     """A random spectral tilt (-30 .. +15 dB from the lowest to the highest band)."""
-    tilt = rng.uniform(-30, 15) * np.linspace(0, 1, lm.shape[1])
-    return np.log1p(np.expm1(np.maximum(lm, 0)) * 10 ** (tilt / 20)[None, :]).astype(np.float32)
+    return _gain(lm, rng.uniform(-30, 15) * np.linspace(0, 1, lm.shape[1]))
 
 
 def _mix(a: np.ndarray, b: np.ndarray, gain_db: float) -> np.ndarray:
@@ -88,10 +92,6 @@ def _cut(rng: np.random.Generator, lm: np.ndarray, max_frames: int) -> np.ndarra
         return lm
     s = 0 if rng.random() < 0.3 else int(rng.integers(0, len(lm) - max_frames))
     return lm[s:s + max_frames]
-
-
-def _gain(lm: np.ndarray, db: float) -> np.ndarray:
-    return np.log1p(np.expm1(np.maximum(lm, 0)) * 10 ** (db / 20)).astype(np.float32)
 
 
 def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,

@@ -447,12 +447,13 @@ class Daemon:
             cands = tuple((c.bpm, c.weight) for c in sorted(
                 est.candidates, key=lambda c: -c.weight))
         last_when = self.status.last_beat_when
+        music = tr.music
         self.status = Status(
             state=st, bpm=float(tr.bpm) if tr.state != TrackerState.LISTENING else 0.0,
             confidence=float(tr.p_window), beat_in_bar=self.status.beat_in_bar,
             last_beat_when=last_when, period=period, candidates=cands,
             level_db=self.level.level_db, clipping=self.level.clipping,
-            music=tr.music if math.isfinite(tr.music) else -1.0,
+            music=music if math.isfinite(music) else -1.0,
             device=self.device.name if self.input is not None else "",
             overruns=self.stats.dropped_blocks, xruns=self.stats.xruns, frames=self.stats.frames)
         self.outputs.publish(self.status)

@@ -109,14 +109,22 @@ class TempoEstimate(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
+def _ew_mean(x, alpha, state, i):
+    """One step of a bias-corrected exponentially weighted mean (module docstring) kept in
+    ``state[i]`` with its weight in ``state[i + 1]``; returns the new mean. At weight 0 (the
+    first value) the mean is ``x``, whatever ``state[i]`` held (also NaN, "unknown")."""
+    w = alpha * state[i + 1] + (1.0 - alpha)
+    m = x if state[i + 1] == 0.0 else state[i] + (1.0 - alpha) / w * (x - state[i])
+    state[i] = m
+    state[i + 1] = w
+    return m
+
+
+@numba.njit(cache=True, nogil=True)
 def _acf_update(a, alpha, mean_alpha, mean_state, hist, pos, r):
     """One frame of the recursive EW autocorrelation (see module docstring); ``mean_state``
     holds the running mean and its weight. No allocation."""
-    w = mean_alpha * mean_state[1] + (1.0 - mean_alpha)
-    mean_state[1] = w
-    m = mean_state[0] + (1.0 - mean_alpha) / w * (a - mean_state[0])
-    mean_state[0] = m
-    v = a - m
+    v = a - _ew_mean(a, mean_alpha, mean_state, 0)
     n = hist.shape[0]
     p = pos[0]
     hist[p] = v

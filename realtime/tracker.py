@@ -89,7 +89,8 @@ import numba
 import numpy as np
 
 from realtime.frontend import FrontendParams
-from realtime.tempo import TempoEstimator, TempoParams, _acf_update, _comb_score, _comb_scores
+from realtime.tempo import (TempoEstimator, TempoParams, _acf_update, _comb_score, _comb_scores,
+                            _ew_mean)
 
 
 class TrackerState(enum.IntEnum):
@@ -706,13 +707,8 @@ def _track(beats, downs, actives, musics, sv, pv, fwd, ti, trans, tf, hist_c, ou
         # bias-corrected from the first one (NaN, "unknown", before it and throughout without
         # a music output)
         if active:
-            m = musics[j] if musics.shape[0] > 1 else musics[0]
-            w_m = pv[_P_MUSIC_ALPHA] * sv[_S_MUSIC_WEIGHT] + (1.0 - pv[_P_MUSIC_ALPHA])
-            if sv[_S_MUSIC_WEIGHT] == 0.0:
-                sv[_S_MUSIC] = m
-            else:
-                sv[_S_MUSIC] += (1.0 - pv[_P_MUSIC_ALPHA]) / w_m * (m - sv[_S_MUSIC])
-            sv[_S_MUSIC_WEIGHT] = w_m
+            _ew_mean(musics[j] if musics.shape[0] > 1 else musics[0], pv[_P_MUSIC_ALPHA], sv,
+                     _S_MUSIC)
         if k % 25 == 0:
             _update_restart(tf, t_r, int(pv[_P_N_HARMONICS]), pv[_P_TEMPO_WEIGHT])
         # beat evidence: peak envelope of the activation above its slow running mean (a flat
@@ -793,9 +789,8 @@ def _track(beats, downs, actives, musics, sv, pv, fwd, ti, trans, tf, hist_c, ou
                     _set_state(sv, _LOCKED)
         elif state == _LOCKED:
             if (sv[_S_MUSIC_LOCK] > 0.0 and _gain_per_beat(sv) >= pv[_P_LOCK_GAIN]
-                    and (pv[_P_MUSIC_LOCK_PERIODICITY] >= pv[_P_LOCK_PERIODICITY]
-                         or _comb_score(t_r, 60.0 * pv[_P_TEMPO_FPS] / bpm,
-                                        int(pv[_P_N_HARMONICS])) >= pv[_P_LOCK_PERIODICITY])):
+                    and _comb_score(t_r, 60.0 * pv[_P_TEMPO_FPS] / bpm,
+                                    int(pv[_P_N_HARMONICS])) >= pv[_P_LOCK_PERIODICITY]):
                 sv[_S_MUSIC_LOCK] = 0.0   # the grid has earned the lock on its own
             if not evidence and not manual:
                 sv[_S_HOLD_START] = k

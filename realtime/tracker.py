@@ -10,8 +10,9 @@ madmom's online ``DBNBeatTrackingProcessor``:
   and for each tempo ``I`` phase states ``p = 0 .. I-1`` (frames since the last beat); ``p``
   advances by one per frame, and at the end of a beat period the tempo may change to ``I'`` with
   probability ``~ exp(-transition_lambda * |I'/I - 1|)``;
-* observation: states within ``+-beat_region * I`` frames of the beat (by default only the beat
-  frame itself) see the beat activation ``a``, all others ``(1 - a) / (observation_lambda - 1)``;
+* observation: states within ``+-beat_region * I`` frames of the beat (and ``beat_region_early
+  * I`` more before it; by default only the beat frame itself) see the beat activation ``a``,
+  all others ``(1 - a) / (observation_lambda - 1)``;
 * every frame a small probability ``eps`` is moved to a restart distribution over all
   states, weighted per tempo by the online tempo estimate (:mod:`realtime.tempo`) times a
   log-normal tempo prior. This is what lets the tracker re-lock after a tempo step or a wrong
@@ -133,6 +134,12 @@ class TrackerParams:
         ``(1 - a) / (observation_lambda - 1)``.
     beat_region : half width of the beat region as a fraction of the beat period (0: the single
         beat frame, which keeps sharp activation peaks from favouring faster metrical levels).
+        The phases ``d`` frames from the beat see the activation with weight ``clip(w - d + 1,
+        0, 1)`` for the width ``w = beat_region * period`` in frames, so the region grows
+        continuously with the period (until session 20 it was ``floor(w)`` whole frames, and
+        its width jumped, e.g. from 1 to 3 frames between 119 and 121 BPM at 0.02).
+    beat_region_early : a further region before the beat only (same weighting): an activation
+        peak up to this fraction of the period before the grid's beat still counts as the beat.
     activation_floor : activations are clipped to ``[floor, 1 - floor]`` before the filter
         (one missed or spurious beat then cannot erase a hypothesis).
     restart_prob : probability per frame of jumping to the restart distribution (re-locking)
@@ -254,6 +261,7 @@ class TrackerParams:
     transition_lambda: float = 100.0
     observation_lambda: float = 16.0
     beat_region: float = 0.0
+    beat_region_early: float = 0.0
     activation_floor: float = 0.01
     restart_prob: float = 1e-3
     restart_decay: float = 4.0
@@ -293,6 +301,10 @@ class TrackerParams:
                              f"(got {self.min_bpm}, {self.max_bpm})")
         if self.observation_lambda <= 1 or self.transition_lambda <= 0:
             raise ValueError("observation_lambda must be > 1 and transition_lambda > 0")
+        if (not 0 <= self.beat_region or not 0 <= self.beat_region_early
+                or self.beat_region + self.beat_region_early >= 0.5):
+            raise ValueError("beat_region and beat_region_early must be >= 0 with a sum "
+                             "below 0.5")
         if not 0 <= self.restart_prob < 1 or not 0 <= self.activation_floor < 0.5:
             raise ValueError("restart_prob must be in [0, 1) and activation_floor in [0, 0.5)")
         if not self.meters or any(int(m) < 2 for m in self.meters):
@@ -310,6 +322,8 @@ class TrackerParams:
 
 # indices into the kernel's float output vector
 _O_DSTAR, _O_DMEAN, _O_PWIN, _O_INTERVAL, _O_MASS, _O_SCALE, _O_PBEAT = 0, 1, 2, 3, 4, 5, 6
+# the float per-tempo rows after _dbn_step's first five in ``BeatTracker._tf``
+_TF_PERIODS, _TF_SCORES, _TF_PRIOR, _TF_AFTER, _TF_BEFORE = 5, 6, 7, 8, 9
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -324,8 +338,9 @@ def _dbn_step(a, use_obs, fwd, ti, trans, tf, eps, onb_scale, hist_c, win, out):
     arrays (fewer arguments: numba's call overhead grows with their number).
     """
     first, intervals, c0, band_lo, band_hi = ti[0], ti[1], ti[2], ti[3], ti[4]
-    half_width, win_lo, win_hi = ti[5], ti[6], ti[7]
+    win_lo, win_hi = ti[5], ti[6]
     mask, tw, restart_t, lastbuf, tmass = tf[0], tf[1], tf[2], tf[3], tf[4]
+    after, before = tf[_TF_AFTER], tf[_TF_BEFORE]
     nt = intervals.shape[0]
     scale = out[_O_SCALE]
     # probability leaving each tempo's last phase (its slot becomes the new phase 0)
@@ -353,11 +368,11 @@ def _dbn_step(a, use_obs, fwd, ti, trans, tf, eps, onb_scale, hist_c, win, out):
         onb = 1.0
     total = 0.0
     p0sum = 0.0  # predicted probability mass of "a beat now" (before the observation)
+    pksum = 0.0  # the same, with the beat region's states at their weights
     for i in range(nt):
         f = first[i]
         n = intervals[i]
         c = c0[i]
-        h = half_width[i]
         mk = mask[i]
         add = eps * restart_t[i] / n
         sk = keep * mk * scale
@@ -379,22 +394,39 @@ def _dbn_step(a, use_obs, fwd, ti, trans, tf, eps, onb_scale, hist_c, win, out):
             v = (fwd[q] * sk + add) * onb
             fwd[q] = v
             m += v
-        if h > 0 and onb > 0.0:
-            # wider beat region: phases 1..h and n-h..n-1 see the beat activation too
-            r = ob / onb
-            for p in range(1, n):
-                if p <= h or p >= n - h:
-                    q = f + (c + p) % n
+        wa = after[i]
+        wb = before[i]
+        if (wa > 0.0 or wb > 0.0) and onb > 0.0:
+            # beat region: the phases d = 1, 2 .. frames after (before) the beat see the beat
+            # activation with weight clip(w - d + 1, 0, 1) for the region's width w in frames,
+            # so the region grows continuously with the beat period
+            r = ob / onb - 1.0
+            for d in range(1, min(int(max(wa, wb)) + 1, n // 2) + 1):
+                k = min(max(wa - d + 1.0, 0.0), 1.0)
+                if k > 0.0:
+                    q = f + (c + d) % n
                     v0 = fwd[q]
-                    v = v0 * r
-                    fwd[q] = v
-                    m += v - v0
+                    fwd[q] = v0 * (1.0 + k * r)
+                    m += v0 * k * r
+                    pksum += v0 * k
+                k = min(max(wb - d + 1.0, 0.0), 1.0)
+                if k > 0.0 and n - d != d:
+                    q = f + (c + n - d) % n
+                    v0 = fwd[q]
+                    fwd[q] = v0 * (1.0 + k * r)
+                    m += v0 * k * r
+                    pksum += v0 * k
         tmass[i] = m
         total += m
-    # predicted beat probability of this frame: phase-0 mass / all mass, before the observation
+    # predicted beat probability of this frame, before the observation: the mass that sees
+    # the beat activation (phase 0 and the beat region at its weights) / all mass
     rest = total - p0sum * ob
-    pre = p0sum + (rest / onb if onb > 0.0 else rest)
-    out[_O_PBEAT] = p0sum / pre if pre > 0.0 else 0.0
+    if onb > 0.0:
+        pksum /= onb    # states of the beat region: their mass before the observation
+        pre = p0sum + (rest - pksum * (ob - onb)) / onb
+    else:
+        pre = p0sum + rest
+    out[_O_PBEAT] = (p0sum + pksum) / pre if pre > 0.0 else 0.0
     if total <= 0.0 or not np.isfinite(total):
         # numerical collapse: restart from the restart distribution
         total = 0.0
@@ -578,11 +610,9 @@ _N_S = 27
  _P_HOP_S, _P_DELAY_S, _P_FPS, _P_ONB_SCALE, _P_WIN, _P_TEMPO_ALPHA, _P_TEMPO_FPS,
  _P_N_HARMONICS, _P_TEMPO_WEIGHT, _P_RELOCK_GAIN, _P_N_POS, _P_LOCK_LLR,
  _P_TEMPO_MEAN_ALPHA, _P_MUSIC_ALPHA, _P_MUSIC_THRESHOLD, _P_MUSIC_LOCK_GAIN,
- _P_MUSIC_ABSENT, _P_MUSIC_LOCK_PERIODICITY) = range(35)
-_N_P = 35
+ _P_MUSIC_ABSENT, _P_MUSIC_LOCK_PERIODICITY, _P_REGION) = range(36)
+_N_P = 36
 _N_RECENT = 8  # emitted beats remembered for "this is beat one"
-# the four float per-tempo rows after _dbn_step's five in ``BeatTracker._tf``
-_TF_PERIODS, _TF_SCORES, _TF_PRIOR = 5, 6, 7
 
 _LISTENING, _LOCKING, _LOCKED, _HOLDING, _LOST = 0, 1, 2, 3, 4
 
@@ -741,9 +771,10 @@ def _track(beats, downs, actives, musics, sv, pv, fwd, ti, trans, tf, hist_c, ou
         sv[_S_INTERVAL] = interval
         if observe:
             # information gain of the tracker's beat prediction over a tempo-only null model
+            # (the beat and its region at a random phase)
             onb = (1.0 - a) * pv[_P_ONB_SCALE]
             pb = out[_O_PBEAT]
-            pi = 1.0 / interval
+            pi = min(1.0, 1.0 / interval + pv[_P_REGION])
             g = math.log((pb * a + (1.0 - pb) * onb) / (pi * a + (1.0 - pi) * onb))
             sv[_S_GAIN] += (1.0 - pv[_P_GAIN_DECAY]) * (g - sv[_S_GAIN])
             if pv[_P_LOCK_LLR] > 0.0:
@@ -1068,8 +1099,9 @@ class BeatTracker:
         self._band_hi = (nt - np.argmax(nz[:, ::-1], axis=1)).astype(np.int64)
         self._c0 = np.zeros(nt, np.int64)
         self._lastbuf = np.zeros(nt, np.float64)
-        self._half_width = np.maximum(
-            0, np.floor(self._intervals * p.beat_region)).astype(np.int64)
+        # widths of the beat region after and before the beat, frames
+        self._after = self._intervals * p.beat_region
+        self._before = self._intervals * (p.beat_region + p.beat_region_early)
         self._bpm_grid = 60.0 * fps / self._intervals
         self._prior = self.tempo.prior(self._bpm_grid)
         self._mask = np.ones(nt, np.float64)
@@ -1086,14 +1118,14 @@ class BeatTracker:
         # pack the per-tempo arrays for the kernel; the attributes become views of the rows
         self._ti = np.ascontiguousarray(np.stack([
             self._first, self._intervals, self._c0, self._band_lo, self._band_hi,
-            self._half_width, self._win_lo, self._win_hi]).astype(np.int64))
+            self._win_lo, self._win_hi]).astype(np.int64))
         (self._first, self._intervals, self._c0, self._band_lo, self._band_hi,
-         self._half_width, self._win_lo, self._win_hi) = self._ti
+         self._win_lo, self._win_hi) = self._ti
         self._tf = np.ascontiguousarray(np.stack([
             self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass, self._periods,
-            self._scores, self._prior]))
+            self._scores, self._prior, self._after, self._before]))
         (self._mask, self._tw, self._restart_t, self._lastbuf, self._tmass, self._periods,
-         self._scores, self._prior) = self._tf
+         self._scores, self._prior, self._after, self._before) = self._tf
         self._out = np.zeros(8, np.float64)
         # parameters of the per-frame kernel
         pv = np.zeros(_N_P, np.float64)
@@ -1122,7 +1154,8 @@ class BeatTracker:
                      (_P_MUSIC_THRESHOLD, p.music_threshold),
                      (_P_MUSIC_LOCK_GAIN, p.music_lock_gain),
                      (_P_MUSIC_ABSENT, p.music_absent),
-                     (_P_MUSIC_LOCK_PERIODICITY, p.music_lock_periodicity)):
+                     (_P_MUSIC_LOCK_PERIODICITY, p.music_lock_periodicity),
+                     (_P_REGION, 2.0 * p.beat_region + p.beat_region_early)):
             pv[i] = v
         self._pv = pv
         self._sv = np.zeros(_N_S, np.float64)

@@ -564,6 +564,32 @@ def test_invalid_params():
         TrackerParams(min_bpm=100, max_bpm=90)
     with pytest.raises(ValueError):
         TrackerParams(meters=(1,))
+    with pytest.raises(ValueError):
+        TrackerParams(beat_region_early=-0.01)
+    with pytest.raises(ValueError):
+        TrackerParams(beat_region=0.2, beat_region_early=0.3)
+
+
+def test_beat_region_locks_and_its_width_is_continuous_in_the_tempo():
+    """A beat region lets peaks a frame off the grid count as beats; the tracker must still lock
+    (the predicted beat probability of the information gain counts the region) and the region's
+    width, ``beat_region`` times the period, must not jump where it crosses a whole frame (at
+    120 BPM, 50 frames per beat: 0.02 -> 1 frame)."""
+    rng = np.random.default_rng(5)
+    truth = beat_times(120.0, 0.5, 20.0)
+    truth = truth + rng.choice([-0.01, 0.0, 0.01], len(truth))   # one frame early or late
+    beat, down = activations(truth, 20.0, meter=0)
+    gains = []
+    for region, early in ((0.0199, 0.0), (0.0201, 0.0), (0.0, 0.01)):
+        tracker = BeatTracker(TrackerParams(beat_region=region, beat_region_early=early))
+        events, _ = run(tracker, beat, down)
+        est = np.array([e.time for e in events])
+        assert time_to_lock(est, truth, tol=0.03) <= 2.0
+        inside = est[(est > 4.0) & (est < truth[-1] + 0.1)]
+        assert len(inside) >= 30 and np.all(nearest_err(inside, truth) <= 0.04)
+        gains.append(tracker.gain_per_beat)
+    # a whole-frame width (floor) gave 3.3 and 7.3 nats per beat here
+    assert abs(gains[0] - gains[1]) < 0.05 * gains[1]
 
 
 def test_pipeline_warm_up_runs_every_stage_then_forgets(model_path):

@@ -139,7 +139,8 @@ def _stage_sections() -> None:
     tracker = keys_from_dataclass(TrackerParams, {
         "music_threshold": _range(0.01, 1), "music_absent": _range(0, 0.99),
         "music_window_s": _range(0.01, 60), "music_lock_periodicity": _range(0, 1),
-        "beat_region": _range(0, 0.49), "beat_region_early": _range(0, 0.49)})
+        "beat_region": _range(0, 0.49), "beat_region_early": _range(0, 0.49),
+        "music_observation_lambda": _range(0, 1000), "music_beat_region_early": _range(0, 0.49)})
     tracker["meters"] = Key((list,), list(TrackerParams().meters), _meters)
     SCHEMA["tracker"] = tracker
     tempo = keys_from_dataclass(TempoParams)

@@ -217,7 +217,8 @@ def test_music_gate_starts_faint_beats_sooner_only_while_the_network_hears_music
     """With ``music_lock_gain`` below ``lock_gain``, a music output at or above
     ``music_threshold`` lets faint beats among random onsets start seconds sooner, on the
     beats; without the music output (0, as from a network without one) nothing changes, and
-    ``music_lock_gain`` equal to ``lock_gain`` ignores it."""
+    ``music_lock_gain`` equal to ``lock_gain`` (with ``music_observation_lambda`` 0) ignores
+    it."""
     from dataclasses import replace
 
     beat, down = _faint_beats_among_onsets()
@@ -233,9 +234,29 @@ def test_music_gate_starts_faint_beats_sooner_only_while_the_network_hears_music
     assert heard[0].time < 1.5
     assert np.mean(nearest_err([e.time for e in heard], ref) < 0.07) > 0.85
     assert [e.time for e in below] == [e.time for e in plain]
-    off = replace(TrackerParams(), music_lock_gain=TrackerParams().lock_gain)
+    off = replace(TrackerParams(), music_lock_gain=TrackerParams().lock_gain,
+                  music_observation_lambda=0.0)
     assert ([e.time for e in BeatTracker(off).process_sequence(beat, down, music=music)]
             == [e.time for e in plain])
+
+
+def test_music_observation_model_applies_only_while_the_network_hears_music():
+    """``music_observation_lambda`` and ``music_beat_region_early`` change the filter only while
+    the music output is at or above ``music_threshold``: below it, and without a music output,
+    the beats are those of the defaults to the bit; with music they move (a sharper model)."""
+    from dataclasses import replace
+
+    beat, down = _faint_beats_among_onsets()
+    sharp = replace(TrackerParams(), music_observation_lambda=32.0,
+                    music_beat_region_early=0.005)
+    times = lambda p, m=None: [(e.time, e.confidence) for e in
+                               BeatTracker(p).process_sequence(beat, down, music=m)]
+    base = times(TrackerParams())
+    heard = times(TrackerParams(), np.ones(len(beat)))
+    below = np.full(len(beat), TrackerParams().music_threshold - 0.01)
+    assert base and times(sharp) == base
+    assert times(sharp, below) == times(TrackerParams(), below)
+    assert times(sharp, np.ones(len(beat))) != heard
 
 
 def test_no_music_output_means_the_strict_gate():

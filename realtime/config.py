@@ -140,7 +140,7 @@ def _stage_sections() -> None:
         "music_threshold": _range(0.01, 1), "music_absent": _range(0, 0.99),
         "music_window_s": _range(0.01, 60), "music_lock_periodicity": _range(0, 1),
         "beat_region": _range(0, 0.49), "beat_region_early": _range(0, 0.49),
-        "music_observation_lambda": _range(0, 1000), "music_beat_region_early": _range(0, 0.49)})
+        "music_observation_lambda": _zero_or_above_one, "music_beat_region_early": _range(0, 0.49)})
     tracker["meters"] = Key((list,), list(TrackerParams().meters), _meters)
     SCHEMA["tracker"] = tracker
     tempo = keys_from_dataclass(TempoParams)
@@ -151,6 +151,10 @@ def _stage_sections() -> None:
         "beat_note": _range(-1, 127), "note_channel": _range(0, 15),
         "correction": _range(0, 1), "max_step": _range(0, 0.5),
         "latency_ms": _range(-1000, 1000), "spin_us": _range(0, 2000)}))
+
+
+def _zero_or_above_one(v):
+    return None if v == 0 or 1 < v <= 1000 else "must be 0 (off) or in (1, 1000]"
 
 
 def _meters(v):

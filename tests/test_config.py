@@ -56,6 +56,8 @@ def test_bad_value_and_unknown_section(tmp_path):
         load(write(tmp_path, '[input]\nchannels = true\n'))
     with pytest.raises(ConfigError, match=r":3: tracker\.music_threshold = 1\.5: must be <= 1"):
         load(write(tmp_path, '[tracker]\nlock_gain = 0.02\nmusic_threshold = 1.5\n'))
+    with pytest.raises(ConfigError, match=r":2: tracker\.music_observation_lambda = 0\.5: must be"):
+        load(write(tmp_path, '[tracker]\nmusic_observation_lambda = 0.5\n'))
 
 
 def test_not_toml_and_missing_file(tmp_path):

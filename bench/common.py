@@ -44,3 +44,12 @@ def table(header: list[str], rows: list[list]) -> str:
         out.append("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v)
                                      for v in r) + " |")
     return "\n".join(out)
+
+
+def emit(text: str, out=None) -> None:
+    """Print a bench report and, with ``out`` (a Path), also write it there (one final newline;
+    missing folders are made)."""
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text if text.endswith("\n") else text + "\n")

@@ -29,6 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import emit  # noqa: E402
 
 DATA = Path("/work/shared/data/dev")
 RUN_PEER = Path("/work/shared/peers/run_peer.sh")
@@ -225,11 +228,7 @@ def main(argv=None) -> int:
                                  max(files, key=lambda f: f.stat().st_size))
     report += ["", f"Real-time factor on {rtf_file.parent.name}/{rtf_file.name}:", "",
                rtf_comparison(rtf_file, args.model, args.cache)]
-    text = "\n".join(report)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit("\n".join(report), args.out)
     return 0
 
 

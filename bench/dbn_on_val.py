@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench_false_beats import parse_set  # noqa: E402
-from common import machine  # noqa: E402
+from common import emit, machine, table  # noqa: E402
 from compare_peers import peer_python  # noqa: E402
 
 from export import dataset as D  # noqa: E402
@@ -99,19 +99,16 @@ def main() -> int:
     for level, tracks in zip(range(4), TT.synth_val(a.model, list(range(4)), 8)):
         groups[f"synthetic L{level}"] = tracks
     dbn = madmom_dbn(groups)
-    lines = [f"# {machine()}; model {a.model}; beatd tracker: {a.set or 'defaults'}", "",
-             "| group | tracks | tracker | F | AMLt | median lock s | beats per annotated beat "
-             "| precision (±70 ms) | intervals near half the annotated |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    rows = []
     for g, tracks in groups.items():
         ours = [np.array([e.time for e in TT.track(params, t[1])]) for t in tracks]
         for name, ests in (("beatd", ours), ("madmom DBN (online)", dbn[g])):
-            lines.append("| " + " | ".join([g, str(len(tracks)), name] + summary(ests, tracks))
-                         + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+            rows.append([g, len(tracks), name] + summary(ests, tracks))
+    header = ["group", "tracks", "tracker", "F", "AMLt", "median lock s",
+              "beats per annotated beat", "precision (±70 ms)",
+              "intervals near half the annotated"]
+    emit(f"# {machine()}; model {a.model}; beatd tracker: {a.set or 'defaults'}\n\n"
+         + table(header, rows), a.out)
     return 0
 
 

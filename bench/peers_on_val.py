@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import emit  # noqa: E402
 from compare_peers import cache_batch, peer_run  # noqa: E402
 
 from export import dataset as D  # noqa: E402
@@ -73,9 +74,7 @@ def main() -> int:
     text = (f"Chart validation split: {len(tracks)} tracks, "
             f"{sum(t.n_frames for t in tracks) / D.PARAMS.frame_rate / 3600:.2f} h\n\n"
             + compare_markdown(evals))
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    emit(text, a.out)
     return 0
 
 

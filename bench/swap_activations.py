@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
+from common import emit, machine  # noqa: E402
 from compare_peers import DATA, ROOT, dev_files, peer_python  # noqa: E402
 
 from realtime.analyze import analyze_file, load_network  # noqa: E402
@@ -128,9 +128,7 @@ def main() -> None:
     report = (f"# {machine()}; {len(files)} files of {args.data}\n\n"
               f"madmom frame t + {lag} aligned with beatd frame t (median over files; "
               f"per-file lags {sorted(set(lags))})\n\n" + compare_markdown(evs))
-    print(report)
-    if args.out:
-        args.out.write_text(report)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

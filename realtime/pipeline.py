@@ -106,7 +106,7 @@ class Pipeline:
             self.frontend.process_hops(block, feats)
             self.gate.process_hops(block, active)
             act = self.network.process_frames(feats[:n])
-            music = act.shape[1] > 2
+            music = self.network.has_music
             for j in range(n):
                 yield s + j, self.tracker.process(float(act[j, 0]), float(act[j, 1]),
                                                   bool(active[j]),

@@ -425,20 +425,20 @@ def _dbn_step(a, use_obs, fwd, ti, trans, tf, eps, onb_scale, ra, rb, hist_c, wi
             # so the region grows continuously with the beat period
             r = ob / onb - 1.0
             for d in range(1, min(int(max(wa, wb)) + 1, n // 2) + 1):
-                k = min(max(wa - d + 1.0, 0.0), 1.0)
-                if k > 0.0:
+                wt = min(max(wa - d + 1.0, 0.0), 1.0)
+                if wt > 0.0:
                     q = f + (c + d) % n
                     v0 = fwd[q]
-                    fwd[q] = v0 * (1.0 + k * r)
-                    m += v0 * k * r
-                    pksum += v0 * k
-                k = min(max(wb - d + 1.0, 0.0), 1.0)
-                if k > 0.0 and n - d != d:
+                    fwd[q] = v0 * (1.0 + wt * r)
+                    m += v0 * wt * r
+                    pksum += v0 * wt
+                wt = min(max(wb - d + 1.0, 0.0), 1.0)
+                if wt > 0.0 and n - d != d:
                     q = f + (c + n - d) % n
                     v0 = fwd[q]
-                    fwd[q] = v0 * (1.0 + k * r)
-                    m += v0 * k * r
-                    pksum += v0 * k
+                    fwd[q] = v0 * (1.0 + wt * r)
+                    m += v0 * wt * r
+                    pksum += v0 * wt
         tmass[i] = m
         total += m
     # predicted beat probability of this frame, before the observation: the mass that sees

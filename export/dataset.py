@@ -26,6 +26,7 @@ import json
 import os
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
@@ -144,13 +145,19 @@ def _synth_one(args: tuple[int, int, float]) -> str:
     return str(path)
 
 
+def level_list(levels: int | Sequence[int]) -> list[int]:
+    """Curriculum levels: an int ``N`` means levels ``0 .. N-1``; a sequence names them."""
+    return list(range(levels)) if isinstance(levels, int) else [int(v) for v in levels]
+
+
 def synth_tracks(n_per_level: int, seed0: int, split: str, workers: int = 2,
                  progress: bool = True, duration: float = SYNTH_DURATION,
-                 levels: int = 4) -> list[Track]:
-    """Generate (or load from cache) ``n_per_level`` tracks for each of the first ``levels``
-    curriculum levels (level 4, the classical-like ensembles, came with model version 3)."""
+                 levels: int | Sequence[int] = 4) -> list[Track]:
+    """Generate (or load from cache) ``n_per_level`` tracks for each curriculum level in
+    ``levels`` (an int: the first ``levels``; level 4, the classical-like ensembles, came with
+    the version-3 candidate, level 5, rock and metal bands, with session 21's)."""
     sdir = _synth_dir(duration)
-    jobs = [(lvl, seed0 + i, duration) for lvl in range(levels) for i in range(n_per_level)]
+    jobs = [(lvl, seed0 + i, duration) for lvl in level_list(levels) for i in range(n_per_level)]
     todo = [j for j in jobs if not (sdir / f"L{j[0]}_{j[1]:05d}.npz").exists()]
     if todo:
         map_jobs(_synth_one, todo, workers, f"synth {split}", progress, chunksize=4)
@@ -431,13 +438,14 @@ class Sampler:
     """Deterministic batches: batch ``i`` depends only on (seed, i), so resume reproduces them."""
 
     def __init__(self, synth: list[Track], charts: list[Track], seed: int, crop: int,
-                 batch: int, p_charts: float = 0.5, p_join: float = 0.15, levels: int = 4,
+                 batch: int, p_charts: float = 0.5, p_join: float = 0.15,
+                 levels: int | Sequence[int] = 4,
                  game_balance: float = 0.0, extra: list[Track] | None = None,
                  p_extra: float = 0.0, negatives: list[Track] | None = None,
                  p_negative: float = 0.0) -> None:
         self.synth = synth
-        self.levels = levels
-        self.by_level = {l: [t for t in synth if t.level == l] for l in range(levels)}
+        self.levels = level_list(levels)
+        self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}
         self.charts = charts
         self.chart_p = chart_weights(charts, game_balance) if charts else None
         self.seed, self.crop, self.batch = seed, crop, batch
@@ -452,8 +460,9 @@ class Sampler:
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
         p = float(np.clip(progress, 0, 1))
-        w = [1.5 - 1.0 * p, 1.2, 0.8 + 0.7 * p, 0.6 + 0.9 * p, 0.6 + 1.2 * p][:self.levels]
-        w = np.array(w)
+        per_level = [1.5 - 1.0 * p, 1.2, 0.8 + 0.7 * p, 0.6 + 0.9 * p, 0.6 + 1.2 * p,
+                     0.6 + 0.9 * p]
+        w = np.array([per_level[lvl] for lvl in self.levels])
         return w / w.sum()
 
     def _pick(self, rng, progress: float) -> Track:
@@ -462,7 +471,7 @@ class Sampler:
                 return pool[int(rng.integers(len(pool)))]
         if rng.random() < self.p_charts:
             return self.charts[rng.choice(len(self.charts), p=self.chart_p)]
-        lvl = int(rng.choice(self.levels, p=self.level_weights(progress)))
+        lvl = self.levels[int(rng.choice(len(self.levels), p=self.level_weights(progress)))]
         pool = self.by_level[lvl]
         return pool[int(rng.integers(len(pool)))]
 

@@ -10,7 +10,10 @@ Curriculum levels:
 4. classical-like ensembles without drums: piano, strings, winds or pizzicato playing
    accompaniment figures (Alberti bass, block chords, waltz, arpeggios, sustained chords), a
    melody and a bass line, with expressive timing (wandering tempo, ritardandi at phrase ends),
-   loose onsets and rolled chords, usually in a hall.
+   loose onsets and rolled chords, usually in a hall;
+5. rock and metal bands: distorted guitars (palm-muted chugs, gallops, off-beat stabs, held
+   chords) and a bass over rock, punk, skank (snare on every off-beat), double-bass, blast and
+   half-time drum patterns, with guitar-only intros and drum-only bars.
 
 Every track draws a tempo of 60-200 BPM (log-uniform), a meter of 3/4 or 4/4, optional swing,
 tempo ramps or steps, and then a recording chain: room (early reflections + noise-tail reverb),
@@ -33,7 +36,7 @@ import numpy as np
 from scipy import signal
 
 SR = 44100
-LEVELS = (0, 1, 2, 3, 4)
+LEVELS = (0, 1, 2, 3, 4, 5)
 
 
 @dataclass
@@ -823,6 +826,127 @@ def render_ensemble(rng, buf: Buffer, sc: Scene, end: float) -> dict:
     return {"scene": "ensemble", "acc": str(acc), "instruments": {k: str(v) for k, v in inst.items()}}
 
 
+# ------------------------------------------------------------------------- rock and metal bands
+
+# 4/4 bars of 16ths: (name, kick, snare, cymbal); the cymbal row is a closed hat or a ride
+BAND_PATTERNS = [
+    ("rock", "K...S...K.K.S...", "....S.......S...", "H.H.H.H.H.H.H.H."),
+    ("punk", "K.K...K.K.K...K.", "....S.......S...", "H.H.H.H.H.H.H.H."),
+    ("skank", "K...K...K...K...", "..S...S...S...S.", "H...H...H...H..."),
+    ("skank_ride", "K...K...K...K...", "..S...S...S...S.", "H.H.H.H.H.H.H.H."),
+    ("double_bass", "KKKKKKKKKKKKKKKK", "....S.......S...", "H...H...H...H..."),
+    ("double_bass8", "K.K.K.K.K.K.K.K.", "....S.......S...", "H.H.H.H.H.H.H.H."),
+    ("blast", "K.K.K.K.K.K.K.K.", "S.S.S.S.S.S.S.S.", "H.H.H.H.H.H.H.H."),
+    ("halftime", "K.......K.K.....", "........S.......", "H.H.H.H.H.H.H.H."),
+    ("gallop", "K.KKK.KKK.KKK.KK", "....S.......S...", "H...H...H...H..."),
+    ("offbeat_hat", "K...K...K...K...", "....S.......S...", "..H...H...H...H."),
+]
+# guitar riffs over one beat of 16ths: (name, mask, palm-muted)
+RIFFS = [("chug8", "X.X.", True), ("chug16", "XXXX", True), ("gallop", "X.XX", True),
+         ("offbeat", "..X.", False), ("beats", "X...", False), ("held", "X...", False),
+         ("syncop", None, True)]
+
+
+def _power_chord(rng, root: int, dur: float, palm: bool) -> np.ndarray:
+    """Undistorted power chord (root, fifth, octave) as detuned saws; distortion comes later."""
+    t = _t(dur + 0.02)
+    notes = (root, root + 7) if palm else (root, root + 7, root + 12)
+    y = np.zeros(t.size)
+    for n in notes:
+        for d in (0.998, 1.002):
+            y += 2 * ((midi_hz(n) * d * t) % 1.0) - 1
+    env = np.minimum(t / 0.002, 1.0) * np.exp(-t / (rng.uniform(0.05, 0.12) if palm
+                                                    else rng.uniform(0.8, 2.5)))
+    env *= np.clip((dur + 0.02 - t) / 0.02, 0, 1)
+    return y * env * (0.6 if palm else 1.0)
+
+
+def render_band(rng, buf: Buffer, sc: Scene, end: float) -> dict:
+    """A rock or metal band: drums, distorted rhythm guitar and bass, in sections of 2-8 bars.
+
+    Beats are the quarter notes. The patterns put snare, cymbals or guitar stabs on the
+    off-beats in many bars (skank, off-beat hats, off-beat riffs), so the loudest onsets are not
+    always on the beat."""
+    k, s, hc, ride = kick(rng), snare(rng), hat(rng, False), hat(rng, True)
+    crash = hat(rng, True)
+    toms = [tom(rng, p) for p in sorted(rng.uniform(80, 300, 3))[::-1]]
+    g = {"k": rng.uniform(0.6, 1.0), "s": rng.uniform(0.5, 1.0), "h": rng.uniform(0.1, 0.35)}
+    guitar = np.zeros_like(buf.y)
+    bass = np.zeros_like(buf.y)
+    grid = sub_times(sc.beats, 4, sc.swing * (rng.random() < 0.3))
+    ib = float(np.median(np.diff(sc.beats)))
+    root0 = int(rng.integers(38, 46))
+    scale = [0, 1, 3, 5, 7, 8, 10] if rng.random() < 0.5 else MINOR
+    steps = sc.meter * 4
+    n_bars = grid.shape[0] // sc.meter + 2
+    intro = int(rng.integers(1, 5)) if rng.random() < 0.35 else 0   # guitar alone
+    sections = []
+    b = 0
+    while b < n_bars:
+        ln = int(rng.choice([2, 4, 4, 8]))
+        drums_on = b >= intro and rng.random() > 0.1
+        guitar_on = rng.random() > 0.12 or not drums_on
+        pat = BAND_PATTERNS[rng.integers(len(BAND_PATTERNS))]
+        riff = RIFFS[rng.integers(len(RIFFS))]
+        mask = riff[1] or "".join("X" if rng.random() < 0.5 else "." for _ in range(4))
+        roots = [root0 + scale[int(rng.integers(len(scale)))] * (rng.random() < 0.6)
+                 for _ in range(4)]
+        sections += [(drums_on, guitar_on, pat, riff, mask, roots)] * ln
+        b += ln
+    bar = -1
+    for i in range(grid.shape[0]):
+        pos = (sc.first_pos + i) % sc.meter
+        if pos == 0 or bar < 0:
+            bar += 1
+        if grid[i, 0] > end:
+            break
+        drums_on, guitar_on, (name, kp, sp, hp), riff, mask, roots = sections[min(bar, n_bars - 1)]
+        new_section = pos == 0 and (bar == 0 or sections[bar - 1] is not sections[bar])
+        fill = drums_on and pos == sc.meter - 1 and bar + 1 < len(sections) and \
+            sections[bar + 1] is not sections[bar] and rng.random() < 0.5
+        root = roots[(bar * sc.meter + pos) // 2 % 4]
+        for q in range(4):
+            t = grid[i, q] + _jit(rng, sc)
+            st = (pos * 4 + q) % 16 if sc.meter == 4 else pos * 4 + q
+            if drums_on:
+                if fill:
+                    buf.add(toms[rng.integers(3)] if rng.random() < 0.6 else s, t,
+                            g["s"] * rng.uniform(0.6, 1.0))
+                else:
+                    if kp[st % 16] == "K" and rng.random() > 0.02:
+                        buf.add(k, t, g["k"] * rng.uniform(0.8, 1.0))
+                    if sp[st % 16] == "S" and rng.random() > 0.02:
+                        buf.add(s, t, g["s"] * rng.uniform(0.85, 1.0))
+                    if hp[st % 16] == "H":
+                        buf.add(ride if name.endswith("ride") else hc, t,
+                                g["h"] * rng.uniform(0.6, 1.0))
+                if q == 0 and new_section:
+                    buf.add(crash, t, g["h"] * 3)
+            if guitar_on and mask[q] == "X":
+                if riff[0] == "held":
+                    if q != 0 or pos % 2:
+                        continue
+                    dur = 2 * ib
+                else:
+                    dur = ib / 4 * (1.8 if riff[2] else 1.5)
+                x = _power_chord(rng, root, dur, riff[2])
+                sidx = int(round(t * SR))
+                e = min(sidx + x.size, guitar.size)
+                if sidx < e:
+                    guitar[sidx:e] += x[: e - sidx]
+                    bass[sidx:e] += np.sin(2 * np.pi * midi_hz(root - 12) * _t(dur + 0.02)
+                                           )[: e - sidx] * np.exp(-_t(dur + 0.02) / 0.3)[: e - sidx]
+    drive = rng.uniform(4, 20)
+    guitar = np.tanh(drive * _highpass(guitar, 100) / (np.abs(guitar).max() + 1e-9))
+    guitar = _lowpass(_lowpass(guitar, rng.uniform(3000, 6500)), rng.uniform(4000, 8000))
+    drums_rms = max(float(np.sqrt(np.mean(buf.y ** 2))), 0.05)
+    level = drums_rms / (np.sqrt(np.mean(guitar ** 2)) + 1e-9)
+    buf.y += guitar * level * rng.uniform(0.5, 2.0)
+    bl = float(np.sqrt(np.mean(buf.y ** 2)) + 1e-9) / (np.sqrt(np.mean(bass ** 2)) + 1e-9)
+    buf.y += _lowpass(bass, 400) * bl * rng.uniform(0.2, 0.6)
+    return {"scene": "band", "intro_bars": intro}
+
+
 def recording_chain(rng, y: np.ndarray, level: int) -> tuple[np.ndarray, dict]:
     info = {}
     n = y.size
@@ -921,6 +1045,10 @@ def generate_track(seed: int, level: int, duration: float = 30.0) -> SynthTrack:
         info["parts"] = sorted(parts)
     elif level == 4:
         info.update(render_ensemble(rng, buf, sc, end))
+    elif level == 5:
+        info.update(render_band(rng, buf, sc, end))
+        if rng.random() < 0.3:
+            render_voice(rng, buf, sc, end, always)
     else:
         parts = {p for p in ("bass", "pad", "stab", "mel") if rng.random() < 0.75} or {"stab"}
         if rng.random() < 0.35:  # no drums at all

@@ -53,9 +53,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--synth-per-level", type=int, default=160, help="30 s synthetic tracks per level")
-    ap.add_argument("--synth-levels", type=int, default=4, choices=(4, 5),
-                    help="synthetic curriculum levels used: 4 (model version 2) or 5 (adds the "
-                         "classical-like ensembles, model version 3)")
+    ap.add_argument("--synth-levels", type=int, nargs="+", default=[4],
+                    help="synthetic curriculum levels used: one number N = levels 0..N-1 (4: "
+                         "model version 2; 5 adds the classical-like ensembles), several = "
+                         "those levels (e.g. 0 1 2 3 5: with rock and metal bands)")
     ap.add_argument("--synth-val-per-level", type=int, default=8)
     ap.add_argument("--synth-seconds", type=float, default=D.SYNTH_DURATION, help="length of a synthetic track")
     ap.add_argument("--charts", default=str(D.CHARTS_DIR), help="chart data root ('' = none)")
@@ -179,6 +180,7 @@ def main(argv=None) -> dict:
 
     log("command: " + " ".join([os.path.basename(sys.executable), "-m", "export.train", *(argv or sys.argv[1:])]))
     progress = not a.quiet
+    a.synth_levels = a.synth_levels[0] if len(a.synth_levels) == 1 else a.synth_levels
     synth = D.synth_tracks(a.synth_per_level, 0, "train", a.workers, progress, a.synth_seconds, a.synth_levels) if a.synth_per_level else []
     synth_val = D.synth_tracks(a.synth_val_per_level, 100000, "val", a.workers, progress, a.synth_seconds, a.synth_levels) if a.synth_val_per_level else []
     charts = D.chart_tracks(Path(a.charts), a.workers, progress, log) if a.charts else []
@@ -197,6 +199,7 @@ def main(argv=None) -> dict:
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
+        "synth_levels": D.level_list(a.synth_levels),
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:

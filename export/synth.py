@@ -279,6 +279,19 @@ def _jit(rng, sc: Scene) -> float:
     return rng.normal(0, sc.humanize) if sc.humanize > 0 else 0.0
 
 
+def _beat_steps(sc: Scene, grid: np.ndarray, end: float):
+    """Yield ``(i, pos, bar)`` for each beat row of ``grid`` that starts before ``end``:
+    ``pos`` is the beat in the bar (0 = downbeat), ``bar`` counts bars from 0."""
+    bar = -1
+    for i in range(grid.shape[0]):
+        pos = (sc.first_pos + i) % sc.meter
+        if pos == 0 or bar < 0:
+            bar += 1
+        if grid[i, 0] > end:
+            return
+        yield i, pos, bar
+
+
 def render_pulse(rng, buf: Buffer, sc: Scene, end: float) -> None:
     kind = rng.choice(["kick", "clap", "block", "voice", "kick_clap"])
     if kind == "voice":
@@ -322,14 +335,8 @@ def render_drums(rng, buf: Buffer, sc: Scene, end: float, active) -> None:
     g = {"k": rng.uniform(0.6, 1.0), "s": rng.uniform(0.4, 0.9), "h": rng.uniform(0.1, 0.35)}
     grid = sub_times(sc.beats, 4, sc.swing)  # [n_beats-1, 4]
     fill_every = rng.choice([4, 8, 16])
-    bar = -1
     steps = sc.meter * 4
-    for i in range(grid.shape[0]):
-        pos = (sc.first_pos + i) % sc.meter
-        if pos == 0 or bar < 0:
-            bar += 1
-        if grid[i, 0] > end:
-            break
+    for i, pos, bar in _beat_steps(sc, grid, end):
         if not active(bar):
             continue
         fill = (bar % fill_every == fill_every - 1) and pos >= sc.meter - rng.integers(1, 3)
@@ -388,17 +395,9 @@ def render_harmony(rng, buf: Buffer, sc: Scene, end: float, parts: set[str], act
 
     bass_buf = np.zeros_like(buf.y)
     pad_buf = np.zeros_like(buf.y)
-    bar = -1
     grid8 = sub_times(sc.beats, 2, sc.swing)
-    bar_start = None
-    for i in range(grid8.shape[0]):
-        pos = (sc.first_pos + i) % sc.meter
-        if pos == 0 or bar < 0:
-            bar += 1
-            bar_start = i
+    for i, pos, bar in _beat_steps(sc, grid8, end):
         t0 = grid8[i, 0]
-        if t0 > end:
-            break
         if not active(bar):
             continue
         deg = prog[(bar // bars_per_chord) % len(prog)]
@@ -465,13 +464,7 @@ def render_voice(rng, buf: Buffer, sc: Scene, end: float, active, rhythmic: bool
         return
     grid8 = sub_times(sc.beats, 2, sc.swing)
     density = rng.uniform(0.3, 0.9)
-    bar = -1
-    for i in range(grid8.shape[0]):
-        pos = (sc.first_pos + i) % sc.meter
-        if pos == 0 or bar < 0:
-            bar += 1
-        if grid8[i, 0] > end:
-            break
+    for i, pos, bar in _beat_steps(sc, grid8, end):
         if not active(bar):
             continue
         for q in (0, 1):
@@ -893,13 +886,7 @@ def render_band(rng, buf: Buffer, sc: Scene, end: float) -> dict:
                  for _ in range(4)]
         sections += [(drums_on, guitar_on, pat, riff, mask, roots)] * ln
         b += ln
-    bar = -1
-    for i in range(grid.shape[0]):
-        pos = (sc.first_pos + i) % sc.meter
-        if pos == 0 or bar < 0:
-            bar += 1
-        if grid[i, 0] > end:
-            break
+    for i, pos, bar in _beat_steps(sc, grid, end):
         drums_on, guitar_on, (name, kp, sp, hp), riff, mask, roots = sections[min(bar, n_bars - 1)]
         new_section = pos == 0 and (bar == 0 or sections[bar - 1] is not sections[bar])
         fill = drums_on and pos == sc.meter - 1 and bar + 1 < len(sections) and \

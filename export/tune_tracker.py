@@ -135,7 +135,7 @@ def synth_val(model: str, levels: list[int], n: int) -> list[list[tuple]]:
     """``n`` synthetic validation tracks of each curriculum level in ``levels`` (4 =
     classical-like), one list per level, as (name, activations [T, 2 or 3], beat times, None) like
     :func:`val_activations`."""
-    tracks = D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, max(levels) + 1)
+    tracks = D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, levels)
     return [_activations(model, [tr for tr in tracks if tr.level == level]) for level in levels]
 
 

@@ -306,6 +306,34 @@ def weights_from_onnx(path: str | Path) -> tuple[dict, dict[str, str]]:
     return w, meta
 
 
+def model_from_weights(w: dict, dropout: float = 0.1):
+    """A ``BeatGRU`` computing what the weights :func:`gru_weights` gives (or
+    :func:`weights_from_onnx` reads) compute: the inverse of :func:`gru_weights`, with the
+    normalisation left folded into the projection (mean 0, std 1); its sizes come from the
+    weights. For fine-tuning a shipped model whose checkpoint is gone; the music head, if
+    any, is not part of a ``BeatGRU``."""
+    import torch
+
+    from export.model import BeatGRU
+
+    H = int(w["hidden"])
+    model = BeatGRU(n_in=int(w["n_in"]), proj=w["proj_w"].shape[1], hidden=H,
+                    layers=len(w["gru"]), dropout=dropout)
+    zrh = np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 3 * H)])
+    back = np.argsort(zrh)           # ONNX gate order (z, r, h) -> torch's (r, z, n)
+    sd = {"mean": np.zeros(w["n_in"]), "std": np.ones(w["n_in"]),
+          "proj.weight": w["proj_w"].T, "proj.bias": w["proj_b"],
+          "out.weight": w["out_w"].T, "out.bias": w["out_b"]}
+    for i, (wi, wh, b) in enumerate(w["gru"]):
+        sd[f"gru.weight_ih_l{i}"] = wi[0][back]
+        sd[f"gru.weight_hh_l{i}"] = wh[0][back]
+        sd[f"gru.bias_ih_l{i}"] = b[0, :3 * H][back]
+        sd[f"gru.bias_hh_l{i}"] = b[0, 3 * H:][back]
+    model.load_state_dict({k: torch.as_tensor(np.ascontiguousarray(v), dtype=torch.float32)
+                           for k, v in sd.items()})
+    return model
+
+
 def load_checkpoint(path: str | Path):
     import torch
 

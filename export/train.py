@@ -87,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="torch threads (1 is far faster when other jobs share the 2 cores)")
     ap.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default="", metavar="ONNX",
+                    help="start from this streaming model's weights (fine-tuning; its network "
+                         "config must match --hidden/--layers/--proj) instead of a random init")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     return ap.parse_args(argv)
@@ -225,6 +228,11 @@ def main(argv=None) -> dict:
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"])
         step, best, history = ck["step"], ck["best"], ck["history"]
         log(f"resumed at step {step}")
+    elif a.init:
+        from export.onnx_export import model_from_weights, weights_from_onnx
+
+        model.load_state_dict(model_from_weights(weights_from_onnx(a.init)[0]).state_dict())
+        log(f"initialised from {a.init}")
     else:
         mean, std = feature_stats(sampler)
         model.mean.copy_(torch.from_numpy(mean)); model.std.copy_(torch.from_numpy(std))

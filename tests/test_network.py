@@ -166,6 +166,25 @@ def _edit_meta(src: Path, dst: Path, drop: str | None = None, set_: dict | None 
     onnx.save(m, str(dst))
 
 
+def test_a_shipped_file_becomes_a_torch_model_that_computes_the_same(random_model):
+    """``model_from_weights`` inverts ``gru_weights`` (gate order and the folded
+    normalisation), so ``export.train --init FILE`` fine-tunes exactly the network in FILE."""
+    from export.onnx_export import gru_weights, model_from_weights, weights_from_onnx
+
+    m, path = random_model
+    w, _ = weights_from_onnx(path)
+    back = model_from_weights(w)
+    back.eval()
+    x = _frames(300)
+    with torch.no_grad():
+        ref = torch.sigmoid(m(torch.from_numpy(x)[None])[0][0]).numpy()
+        got = torch.sigmoid(back(torch.from_numpy(x)[None])[0][0]).numpy()
+    assert np.abs(ref - got).max() <= TOL
+    again = gru_weights(back)
+    for (a, b, c), (d, e, f) in zip(again["gru"], w["gru"]):
+        assert np.abs(a - d).max() < 1e-6 and np.abs(b - e).max() < 1e-6 and np.abs(c - f).max() < 1e-6
+
+
 def test_metadata_errors(random_model, tmp_path):
     _, path = random_model
     bad = tmp_path / "bad.onnx"
@@ -220,6 +239,15 @@ def test_tiny_training_run(tmp_path, monkeypatch):
         "--val-every", "4", "--warmup", "1", "--hidden", "16", "--proj", "16", "--workers", "1",
         "--threads", "1", "--quiet", "--name", "tiny", "--resume", "--no-export"])
     assert metrics["summary"]["steps_done"] == 4
+    # --init starts a new run from an exported file's weights (fine-tuning)
+    metrics = train.main([
+        "--out", str(tmp_path / "ft"), "--init", str(out / "tiny.onnx"), "--synth-per-level", "1",
+        "--synth-val-per-level", "1", "--synth-seconds", "5", "--charts", "", "--steps", "1",
+        "--batch", "2", "--crop", "150", "--val-every", "1", "--warmup", "1", "--hidden", "16",
+        "--proj", "16", "--workers", "1", "--threads", "1", "--quiet", "--name", "tiny",
+        "--no-export"])
+    assert metrics["summary"]["steps_done"] == 1
+    assert "initialised from" in (tmp_path / "ft" / "train.log").read_text()
 
 
 def test_targets_and_peaks():

@@ -88,8 +88,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", metavar="ONNX",
-                    help="start from this streaming model's weights (fine-tuning; its network "
-                         "config must match --hidden/--layers/--proj) instead of a random init")
+                    help="start from this streaming model's weights instead of a random init "
+                         "(fine-tuning; --proj/--hidden/--layers must match it; a music head "
+                         "in it is not carried over)")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     return ap.parse_args(argv)
@@ -231,7 +232,13 @@ def main(argv=None) -> dict:
     elif a.init:
         from export.onnx_export import model_from_weights, weights_from_onnx
 
-        model.load_state_dict(model_from_weights(weights_from_onnx(a.init)[0]).state_dict())
+        init = model_from_weights(weights_from_onnx(a.init)[0])
+        got = (init.proj.out_features, init.hidden, init.layers)
+        if got != (a.proj, a.hidden, a.layers):
+            raise SystemExit(f"--init {a.init}: its network has proj {got[0]}, hidden {got[1]}, "
+                             f"layers {got[2]}; this run asks for proj {a.proj}, hidden "
+                             f"{a.hidden}, layers {a.layers}")
+        model.load_state_dict(init.state_dict())
         log(f"initialised from {a.init}")
     else:
         mean, std = feature_stats(sampler)

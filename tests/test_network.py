@@ -248,6 +248,11 @@ def test_tiny_training_run(tmp_path, monkeypatch):
         "--no-export"])
     assert metrics["summary"]["steps_done"] == 1
     assert "initialised from" in (tmp_path / "ft" / "train.log").read_text()
+    with pytest.raises(SystemExit, match="hidden 16.*asks for.*hidden 24"):
+        train.main(["--out", str(tmp_path / "ft2"), "--init", str(out / "tiny.onnx"),
+                    "--synth-per-level", "1", "--synth-val-per-level", "1", "--synth-seconds", "5",
+                    "--charts", "", "--steps", "1", "--hidden", "24", "--proj", "16",
+                    "--workers", "1", "--threads", "1", "--quiet", "--no-export"])
 
 
 def test_targets_and_peaks():

@@ -921,8 +921,8 @@ def render_band(rng, buf: Buffer, sc: Scene, end: float) -> dict:
                 e = min(sidx + x.size, guitar.size)
                 if sidx < e:
                     guitar[sidx:e] += x[: e - sidx]
-                    bass[sidx:e] += np.sin(2 * np.pi * midi_hz(root - 12) * _t(dur + 0.02)
-                                           )[: e - sidx] * np.exp(-_t(dur + 0.02) / 0.3)[: e - sidx]
+                    tb = _t(dur + 0.02)[: e - sidx]
+                    bass[sidx:e] += np.sin(2 * np.pi * midi_hz(root - 12) * tb) * np.exp(-tb / 0.3)
     drive = rng.uniform(4, 20)
     guitar = np.tanh(drive * _highpass(guitar, 100) / (np.abs(guitar).max() + 1e-9))
     guitar = _lowpass(_lowpass(guitar, rng.uniform(3000, 6500)), rng.uniform(4000, 8000))

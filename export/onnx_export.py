@@ -43,6 +43,12 @@ FORMAT = "beatd-beatnet-1"
 OPSET = 17
 
 
+def _onnx_gate_rows(hidden: int) -> np.ndarray:
+    """Row order that turns torch's GRU gate blocks (r, z, n) into ONNX's (z, r, h)."""
+    H = hidden
+    return np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 3 * H)])
+
+
 def gru_weights(model) -> dict:
     """numpy weights of a BeatGRU in ONNX layout (normalisation folded into the projection)."""
     sd = {k: v.detach().cpu().double().numpy() for k, v in model.state_dict().items()}
@@ -50,7 +56,7 @@ def gru_weights(model) -> dict:
     W = sd["proj.weight"] / std[None, :]            # [P, F]
     b = sd["proj.bias"] - W @ mean
     H = model.hidden
-    zrh = np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 3 * H)])
+    zrh = _onnx_gate_rows(H)
     layers = []
     for i in range(model.layers):
         wi, wh = sd[f"gru.weight_ih_l{i}"][zrh], sd[f"gru.weight_hh_l{i}"][zrh]
@@ -319,8 +325,7 @@ def model_from_weights(w: dict, dropout: float = 0.1):
     H = int(w["hidden"])
     model = BeatGRU(n_in=int(w["n_in"]), proj=w["proj_w"].shape[1], hidden=H,
                     layers=len(w["gru"]), dropout=dropout)
-    zrh = np.concatenate([np.arange(H, 2 * H), np.arange(0, H), np.arange(2 * H, 3 * H)])
-    back = np.argsort(zrh)           # ONNX gate order (z, r, h) -> torch's (r, z, n)
+    back = np.argsort(_onnx_gate_rows(H))     # ONNX gate order (z, r, h) -> torch's (r, z, n)
     sd = {"mean": np.zeros(w["n_in"]), "std": np.ones(w["n_in"]),
           "proj.weight": w["proj_w"].T, "proj.bias": w["proj_b"],
           "out.weight": w["out_w"].T, "out.bias": w["out_b"]}

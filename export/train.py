@@ -184,9 +184,9 @@ def main(argv=None) -> dict:
 
     log("command: " + " ".join([os.path.basename(sys.executable), "-m", "export.train", *(argv or sys.argv[1:])]))
     progress = not a.quiet
-    a.synth_levels = a.synth_levels[0] if len(a.synth_levels) == 1 else a.synth_levels
-    synth = D.synth_tracks(a.synth_per_level, 0, "train", a.workers, progress, a.synth_seconds, a.synth_levels) if a.synth_per_level else []
-    synth_val = D.synth_tracks(a.synth_val_per_level, 100000, "val", a.workers, progress, a.synth_seconds, a.synth_levels) if a.synth_val_per_level else []
+    levels = D.level_list(a.synth_levels[0] if len(a.synth_levels) == 1 else a.synth_levels)
+    synth = D.synth_tracks(a.synth_per_level, 0, "train", a.workers, progress, a.synth_seconds, levels) if a.synth_per_level else []
+    synth_val = D.synth_tracks(a.synth_val_per_level, 100000, "val", a.workers, progress, a.synth_seconds, levels) if a.synth_val_per_level else []
     charts = D.chart_tracks(Path(a.charts), a.workers, progress, log) if a.charts else []
     chart_train = [t for t in charts if t.split == "train"]
     chart_val = [t for t in charts if t.split == "val"]
@@ -203,14 +203,14 @@ def main(argv=None) -> dict:
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
-        "synth_levels": D.level_list(a.synth_levels),
+        "synth_levels": levels,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
         raise SystemExit("no training data")
 
     sampler = D.Sampler(synth, chart_train, a.seed, a.crop, a.batch,
-                        p_charts=a.p_charts if chart_train else 0.0, levels=a.synth_levels,
+                        p_charts=a.p_charts if chart_train else 0.0, levels=levels,
                         game_balance=a.game_balance, extra=asap_train, p_extra=a.asap,
                         negatives=negatives, p_negative=a.no_beat)
     if a.arch == "gru":

@@ -147,14 +147,9 @@ class TrackerParams:
         periodic bumps in the activation and its grid never unlocks (session 20: 50-120
         beats per minute on sound without a beat as the model of every frame), so it applies
         only while the network hears music. A network without a music output never uses it.
-        24 (session 20, rule written before the runs; candidates from a grid on the validation
-        data, decided by fresh data): ASAP classical F 0.293 instead of 0.252 (fresh renders
-        0.282 instead of 0.242), chart F / AMLt 0.872 / 0.874 instead of 0.869 / 0.871 (median
-        lock 0.91 s instead of 0.83 s), synthetic 0.776 / 0.858 instead of 0.768 / 0.845; beats
-        on sound without a beat unchanged on the bench (16.9 and 10.8 per minute) and fewer on
-        the evaluation-only kinds (22.3 and 37.1 instead of 41.1 and 56.8). A region before the
-        beat as well (0.005) gained more on classical piano (fresh 0.299-0.321) but locked
-        later (1.01 s) and emitted more beats on babble and crowds, so it is off.
+        24 was chosen in session 20 (ASAP classical validation F 0.293 instead of 0.252, false
+        beats not raised; BENCHMARKS.md). A region before the beat as well locked later and
+        beat more on babble, so it is off.
     activation_floor : activations are clipped to ``[floor, 1 - floor]`` before the filter
         (one missed or spurious beat then cannot erase a hypothesis).
     restart_prob : probability per frame of jumping to the restart distribution (re-locking)

@@ -213,16 +213,20 @@ def test_metadata_errors(random_model, tmp_path):
         BeatNetwork(path.with_name("rnd.seq.onnx"))
 
 
+def _tiny_run(out, *extra: str) -> list[str]:
+    """``export.train`` arguments for a tiny network on a few seconds of synthetic audio."""
+    return ["--out", str(out), "--synth-per-level", "1", "--synth-val-per-level", "1",
+            "--synth-seconds", "5", "--charts", "", "--batch", "2", "--crop", "150",
+            "--warmup", "1", "--hidden", "16", "--proj", "16", "--workers", "1",
+            "--threads", "1", "--quiet", "--name", "tiny", *extra]
+
+
 def test_tiny_training_run(tmp_path, monkeypatch):
     from export import train
 
     monkeypatch.setattr(D, "FEATURE_DIR", tmp_path / "features")
     out = tmp_path / "run"
-    metrics = train.main([
-        "--out", str(out), "--synth-per-level", "1", "--synth-val-per-level", "1",
-        "--synth-seconds", "5", "--charts", "", "--steps", "3", "--batch", "2", "--crop", "150",
-        "--val-every", "3", "--ckpt-every", "2", "--warmup", "1", "--hidden", "16", "--proj", "16",
-        "--workers", "1", "--threads", "1", "--quiet", "--name", "tiny"])
+    metrics = train.main(_tiny_run(out, "--steps", "3", "--val-every", "3", "--ckpt-every", "2"))
     assert metrics["summary"]["steps_done"] == 3
     for f in ("last.pt", "best.pt", "tiny.onnx", "tiny.seq.onnx", "metrics.json", "report.md"):
         assert (out / f).exists(), f
@@ -234,27 +238,16 @@ def test_tiny_training_run(tmp_path, monkeypatch):
     assert np.abs(seq - stream).max() <= TOL
     assert ((seq >= 0) & (seq <= 1)).all()
     # resume continues from last.pt and reaches the new step count
-    metrics = train.main([
-        "--out", str(out), "--synth-per-level", "1", "--synth-val-per-level", "1",
-        "--synth-seconds", "5", "--charts", "", "--steps", "4", "--batch", "2", "--crop", "150",
-        "--val-every", "4", "--warmup", "1", "--hidden", "16", "--proj", "16", "--workers", "1",
-        "--threads", "1", "--quiet", "--name", "tiny", "--resume", "--no-export"])
+    metrics = train.main(_tiny_run(out, "--steps", "4", "--val-every", "4", "--resume",
+                                   "--no-export"))
     assert metrics["summary"]["steps_done"] == 4
     # --init starts a new run from an exported file's weights (fine-tuning)
-    metrics = train.main([
-        "--out", str(tmp_path / "ft"), "--init", str(out / "tiny.onnx"), "--synth-per-level", "1",
-        "--synth-val-per-level", "1", "--synth-seconds", "5", "--charts", "", "--steps", "1",
-        "--batch", "2", "--crop", "150", "--val-every", "1", "--warmup", "1", "--hidden", "16",
-        "--proj", "16", "--workers", "1", "--threads", "1", "--quiet", "--name", "tiny",
-        "--no-export"])
+    init = ("--init", str(out / "tiny.onnx"), "--steps", "1", "--val-every", "1", "--no-export")
+    metrics = train.main(_tiny_run(tmp_path / "ft", *init))
     assert metrics["summary"]["steps_done"] == 1
     assert "initialised from" in (tmp_path / "ft" / "train.log").read_text()
     with pytest.raises(SystemExit, match="hidden 16.*asks for.*hidden 24"):
-        train.main(["--out", str(tmp_path / "ft2"), "--init", str(out / "tiny.onnx"),
-                    "--synth-per-level", "1", "--synth-val-per-level", "1", "--synth-seconds", "5",
-                    "--charts", "", "--steps", "1", "--hidden", "24", "--proj", "16",
-                    "--workers", "1", "--threads", "1", "--quiet", "--no-export"])
-
+        train.main(_tiny_run(tmp_path / "ft2", *init, "--hidden", "24"))
 
 def test_targets_and_peaks():
     y = D.targets(np.array([10.2, 20.6]), np.array([True, False]), 30)

@@ -59,6 +59,17 @@ def test_unseen_no_beat_kinds_are_apart_from_the_training_kinds():
         assert {n.split(" #")[0] for n in names} == set(kinds)
 
 
+def _fake_synth(levels: list[int]):
+    """One 30 s stand-in synthetic track (random features, a beat every 50 frames) per entry of
+    ``levels``, at that curriculum level."""
+    from export import dataset as D
+
+    rng = np.random.default_rng(0)
+    return [D.Track(f"s{i}", f"synth_L{lvl}", rng.random((3000, D.N_MELS), np.float32),
+                    np.arange(50.0, 2950.0, 50.0), np.arange(58) % 4 == 0, True, True, lvl)
+            for i, lvl in enumerate(levels)]
+
+
 def test_no_beat_negatives_train_silence_and_leave_older_batches_unchanged(tmp_path, monkeypatch):
     """``export.dataset.no_beat_tracks``: every kind, seeds away from the benches' (0-2,
     100-102), cached features; a crop from one has zero targets and a full loss mask, and a
@@ -74,10 +85,7 @@ def test_no_beat_negatives_train_silence_and_leave_older_batches_unchanged(tmp_p
     assert all(t.logmel.shape == (300, D.N_MELS) and t.beat_frames.size == 0 for t in neg)
     assert len(list(tmp_path.rglob("*.npz"))) == len(neg)
 
-    rng = np.random.default_rng(0)
-    synth = [D.Track(f"s{i}", "synth_L0", rng.random((3000, D.N_MELS), np.float32),
-                     np.arange(50.0, 2950.0, 50.0), np.arange(58) % 4 == 0, True, True, 0)
-             for i in range(3)]
+    synth = _fake_synth([0, 0, 0])
     a = D.Sampler(synth, [], 7, 200, 6, levels=1)
     b = D.Sampler(synth, [], 7, 200, 6, levels=1, negatives=neg, p_negative=0.0)
     c = D.Sampler(synth, [], 7, 200, 6, levels=1, negatives=neg, p_negative=1.0, p_join=0.0)
@@ -110,10 +118,7 @@ def test_band_level_puts_loud_onsets_off_the_beat_and_levels_can_be_named():
         flux_ratio.append(off / on)
     assert min(flux_ratio) < 1.0 < max(flux_ratio)
 
-    rng = np.random.default_rng(0)
-    synth = [D.Track(f"s{lvl}", f"synth_L{lvl}", rng.random((3000, D.N_MELS), np.float32),
-                     np.arange(50.0, 2950.0, 50.0), np.arange(58) % 4 == 0, True, True, lvl)
-             for lvl in (0, 1, 2, 3, 5)]
+    synth = _fake_synth([0, 1, 2, 3, 5])
     four = D.Sampler(synth, [], 7, 200, 6, levels=4)
     named = D.Sampler(synth, [], 7, 200, 6, levels=[0, 1, 2, 3])
     for step in range(3):

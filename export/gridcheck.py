@@ -4,6 +4,12 @@ The grid is trusted when beats sit on attacks: the mean onset strength at the be
 clearly exceed the strength at other phases of the beat period, and the best-fitting
 constant offset must be the same (within ``max_drift_s``) in the first and the last third
 of the song.  The best offset (within ``search_s``) is applied to the grid.
+
+Music whose loudest attacks fall between the beats (snare, hats or guitars on the off-beats,
+as in punk, ska and much metal) fails the first test although its chart is right.  Such a
+grid is kept as *off-beat heavy* when the eighth-note grid (beats and off-beats) sits on
+attacks and the bass-drum band, where the kick marks the beat, is clearly stronger on the
+chart's beats than between them; a grid shifted by half a beat fails that test.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class CheckResult:
     drift_s: float
     ok: bool
     reason: str
+    offbeat_heavy: bool = False  # kept by the eighth-note and kick test (module docstring)
+    kick_half_ratio: float = 0.0  # bass-drum band: strength at the off-beats / at the beats
 
     def as_dict(self) -> dict:
         """JSON-ready dict with rounded values."""
@@ -52,6 +60,19 @@ def onset_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
         kern = np.ones(k) / k
         local = np.convolve(env, kern, mode="same") + 1e-3 * (env.mean() + 1e-9)
         env = env / local
+    return env / (env.mean() + 1e-12)
+
+
+KICK_FMAX = 160.0  # Hz: the bass-drum band
+
+
+def kick_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
+    """Onset-strength envelope of the bass-drum band (below ``KICK_FMAX`` Hz), like
+    :func:`onset_envelope`."""
+    import librosa
+
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_mels=8, fmax=KICK_FMAX)
+    env = env.astype(np.float64)
     return env / (env.mean() + 1e-12)
 
 
@@ -125,6 +146,7 @@ def check_grid(
     min_contrast: float = 1.3,
     min_contrast_third: float = 1.1,
     max_half: float = 1.25,
+    max_kick_half: float = 0.8,
 ) -> CheckResult:
     """Score a beat grid against mono audio ``y`` sampled at :data:`SR`.
 
@@ -133,6 +155,9 @@ def check_grid(
     on attacks (contrast below ``min_contrast``), the half-beat-shifted grid is clearly
     stronger (``half_ratio`` above ``max_half``; about 1 is normal for music with a strong
     eighth-note pulse), the best offset is at the edge of the search, or the grid drifts.
+    A grid of the second kind is kept after all, with ``offbeat_heavy``, when the eighth-note
+    grid passes the contrast, edge and drift tests and the bass-drum band is at most
+    ``max_kick_half`` as strong at the off-beats as at the beats (:func:`_offbeat_heavy`).
     """
     times = np.asarray(times, dtype=np.float64)
     env = onset_envelope(y)
@@ -156,7 +181,17 @@ def check_grid(
     if contrast < min_contrast:
         reason = f"weak beat contrast {contrast:.2f} < {min_contrast}"
     elif half > max_half or (half > 0.95 and contrast < 1.6):
-        reason = f"off-beats stronger than beats (half ratio {half:.2f})"
+        heavy = _offbeat_heavy(y, env, times, search_s, lag, max_drift_s, min_contrast,
+                               max_kick_half)
+        if isinstance(heavy, str):
+            reason = f"off-beats stronger than beats (half ratio {half:.2f}; {heavy})"
+        else:
+            off, kick_half = heavy
+            return CheckResult(
+                offset_s=off - lag, raw_offset_s=off, contrast=contrast, half_ratio=half,
+                zscore=z, offset_first_s=off1 - lag, offset_last_s=off3 - lag,
+                contrast_first=c1, contrast_last=c3, drift_s=drift, ok=True, reason="",
+                offbeat_heavy=True, kick_half_ratio=kick_half)
     elif abs(off - lag) >= search_s - 0.004:
         reason = f"best offset at the search edge ({(off - lag)*1000:.0f} ms)"
     elif min(c1, c3) < min_contrast_third:
@@ -177,3 +212,30 @@ def check_grid(
         ok=not reason,
         reason=reason,
     )
+
+
+def _offbeat_heavy(
+    y: np.ndarray, env: np.ndarray, times: np.ndarray, search_s: float, lag: float,
+    max_drift_s: float, min_contrast: float, max_kick_half: float,
+) -> tuple[float, float] | str:
+    """Test a grid whose off-beats are louder than its beats: ``(offset, kick half ratio)`` when
+    the eighth-note grid sits on attacks without drifting and the kick favours the chart's
+    beats, else the reason it does not."""
+    mid = times[:-1] + 0.5 * np.diff(times)
+    eighths = np.sort(np.concatenate([times, mid]))
+    off, peak = _best_offset(env, eighths, search_s, lag)
+    contrast = peak / (float(np.median(_phase_scores(env, eighths + off))) + 1e-12)
+    if contrast < min_contrast:
+        return f"eighth-note contrast {contrast:.2f} < {min_contrast}"
+    if abs(off - lag) >= search_s - 0.004:
+        return "eighth-note offset at the search edge"
+    n3 = len(eighths) // 3
+    off1, _ = _best_offset(env, eighths[:n3], search_s, lag)
+    off3, _ = _best_offset(env, eighths[-n3:], search_s, lag)
+    if abs(off3 - off1) > max_drift_s:
+        return f"eighth-note drift {abs(off3 - off1) * 1000:.0f} ms"
+    kick = kick_envelope(y)
+    kick_half = _strength(kick, mid + off) / (_strength(kick, times + off) + 1e-12)
+    if kick_half > max_kick_half:
+        return f"kick at the off-beats {kick_half:.2f} of the beats' > {max_kick_half}"
+    return off, kick_half

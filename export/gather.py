@@ -11,7 +11,8 @@ fetch tool first.  For every source the script
 1. lists the repository tree at the recorded commit and finds songs: StepMania
    ``.sm``/``.ssc`` with their music, osu! ``.osu`` with their audio, FNF ``Inst.ogg``
    (+ ``Voices.ogg``) with the song's chart JSON, Clone Hero ``notes.chart``/``notes.mid``
-   with ``song.ogg`` or stems;
+   with ``song.ogg`` or stems, MIDI charts in a ``midi/`` folder beside their audio in
+   ``audio/`` (``midi_pairs``);
 2. drops held-out songs (``/work/shared/data/heldout.md`` list, see :mod:`export.heldout`)
    and duplicates;
 3. extracts the audio (stems are mixed to one ``.ogg`` with ffmpeg), parses the chart
@@ -55,8 +56,9 @@ SOURCES_FILE = Path(__file__).with_name("chart_sources.txt")
 class Source:
     """One repository used as a source.
 
-    ``kind``: ``sm`` | ``osu`` | ``fnf`` | ``clonehero``; ``commit``: the commit whose tree
-    is read (a full hash); ``name``: output folder; ``licence``: as stated in the repo.
+    ``kind``: ``sm`` | ``osu`` | ``fnf`` | ``clonehero`` | ``midi_pairs``; ``commit``: the
+    commit whose tree is read (a full hash); ``name``: output folder; ``licence``: as stated
+    in the repo.
     """
 
     name: str
@@ -343,7 +345,33 @@ def find_clonehero(tree: Tree, git: Git) -> list[Candidate]:
     return out
 
 
-FINDERS = {"sm": find_sm, "osu": find_osu, "fnf": find_fnf, "clonehero": find_clonehero}
+def find_midi_pairs(tree: Tree, git: Git) -> list[Candidate]:
+    """Rhythm-game MIDI charts kept apart from their audio, as machine-learning datasets do:
+    ``<root>/midi/<Artist - Title>.mid`` with ``<root>/audio/<Artist - Title>.<audio ext>``.
+    The beat grid comes from the MIDI tempo map, as for Clone Hero's ``notes.mid``."""
+    out = []
+    audio = {}
+    for p in tree:
+        pp = PurePosixPath(p)
+        if pp.parent.name.lower() == "audio" and pp.suffix.lower() in AUDIO_EXT:
+            audio[(str(pp.parent.parent), pp.stem)] = p
+    for p in sorted(tree):
+        pp = PurePosixPath(p)
+        if pp.parent.name.lower() != "midi" or pp.suffix.lower() != ".mid":
+            continue
+        a = audio.get((str(pp.parent.parent), pp.stem))
+        if a is None or not _usable(tree, git, a) or not _usable(tree, git, p):
+            continue
+        artist, _, title = pp.stem.partition(" - ")
+        if not title:
+            artist, title = "", pp.stem
+        out.append(Candidate(key=pp.stem, chart_path=p, chart_format="mid", audio_paths=[a],
+                             title=title.strip(), artist=artist.strip()))
+    return out
+
+
+FINDERS = {"sm": find_sm, "osu": find_osu, "fnf": find_fnf, "clonehero": find_clonehero,
+           "midi_pairs": find_midi_pairs}
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from export.gather import Git, find_osu
+from export.gather import Git, find_midi_pairs, find_osu
 
 OSU = """osu file format v14
 
@@ -51,3 +51,17 @@ def test_an_osu_chart_whose_audio_was_renamed_uses_the_folders_only_audio_file(t
     })
     found = {c.title: c.audio_paths for c in find_osu(tree, git)}
     assert found == {"Named": ["named/song.mp3"], "Renamed": ["renamed/audio.opus"]}
+
+
+def test_midi_charts_kept_apart_from_their_audio_are_paired_by_name(tmp_path):
+    audio = bytes(range(256)) * 100
+    git, tree = _repo(tmp_path, {
+        "processed/midi/Band - Song.mid": b"MThd",
+        "processed/audio/Band - Song.ogg": audio,
+        "processed/midi/Band - No Audio.mid": b"MThd",
+        "processed/midi_other/Band - Song.mid": b"MThd",  # a derived copy: not a chart folder
+    })
+    found = [(c.chart_path, c.audio_paths, c.artist, c.title, c.chart_format)
+             for c in find_midi_pairs(tree, git)]
+    assert found == [("processed/midi/Band - Song.mid", ["processed/audio/Band - Song.ogg"],
+                      "Band", "Song", "mid")]

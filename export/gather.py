@@ -199,15 +199,17 @@ def find_sm(tree: Tree, git: Git) -> list[Candidate]:
     return out
 
 
-def _only_audio_in(tree: Tree, d: str) -> list[str]:
-    """The audio file of folder ``d`` as a one-element list, or [] when it has none or several."""
-    audio = [f for f in tree if str(PurePosixPath(f).parent) == d and f.lower().endswith(AUDIO_EXT)]
+def _only_audio(files: list[str]) -> list[str]:
+    """The audio file among a folder's ``files`` as a one-element list, or [] when there are
+    none or several."""
+    audio = [f for f in files if f.lower().endswith(AUDIO_EXT)]
     return audio if len(audio) == 1 else []
 
 
 def find_osu(tree: Tree, git: Git) -> list[Candidate]:
     """osu! beatmap sets: one candidate per audio file (the difficulty with most objects)."""
     best: dict[str, tuple[int, str, str]] = {}
+    dirs = _dirs(tree)
     for p in tree:
         if not p.lower().endswith(".osu"):
             continue
@@ -222,7 +224,7 @@ def find_osu(tree: Tree, git: Git) -> list[Candidate]:
             # some collections re-encode the audio under another name (audio.opus for the
             # mp3 the chart names): take the folder's only audio file; gridcheck re-fits the
             # offset a new encoder delay would add
-            match = _only_audio_in(tree, d)
+            match = _only_audio(dirs[d])
         if not match or not _usable(tree, git, match[0]):
             continue
         n = text.count("\n", text.find("[HitObjects]")) if "[HitObjects]" in text else 0

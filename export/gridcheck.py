@@ -48,15 +48,17 @@ class CheckResult:
         return d
 
 
-def onset_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
-    """Normalised onset-strength envelope (~100 frames/s) of a mono signal."""
+def onset_envelope(y: np.ndarray, sr: int = SR, n_mels: int = 64, fmax: float = 8000.0,
+                   flatten: bool = True) -> np.ndarray:
+    """Normalised onset-strength envelope (~100 frames/s) of a mono signal, over mel bands up
+    to ``fmax``; ``flatten`` divides out slow loudness changes."""
     import librosa
 
-    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_mels=64, fmax=8000)
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_mels=n_mels, fmax=fmax)
     env = env.astype(np.float64)
     # remove slow loudness changes so that quiet and loud parts weigh alike
     k = int(FPS * 3)
-    if len(env) > k:
+    if flatten and len(env) > k:
         kern = np.ones(k) / k
         local = np.convolve(env, kern, mode="same") + 1e-3 * (env.mean() + 1e-9)
         env = env / local
@@ -64,16 +66,6 @@ def onset_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
 
 
 KICK_FMAX = 160.0  # Hz: the bass-drum band
-
-
-def kick_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
-    """Onset-strength envelope of the bass-drum band (below ``KICK_FMAX`` Hz), like
-    :func:`onset_envelope`."""
-    import librosa
-
-    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_mels=8, fmax=KICK_FMAX)
-    env = env.astype(np.float64)
-    return env / (env.mean() + 1e-12)
 
 
 def _strength(env: np.ndarray, times: np.ndarray) -> float:
@@ -178,20 +170,16 @@ def check_grid(
     c3 = p3 / (float(np.median(_phase_scores(env, last + off3))) + 1e-12)
     drift = abs(off3 - off1)
     reason = ""
+    heavy, kick_half = False, 0.0
     if contrast < min_contrast:
         reason = f"weak beat contrast {contrast:.2f} < {min_contrast}"
     elif half > max_half or (half > 0.95 and contrast < 1.6):
-        heavy = _offbeat_heavy(y, env, times, search_s, lag, max_drift_s, min_contrast,
-                               max_kick_half)
-        if isinstance(heavy, str):
-            reason = f"off-beats stronger than beats (half ratio {half:.2f}; {heavy})"
+        test = _offbeat_heavy(y, env, times, search_s, lag, max_drift_s, min_contrast,
+                              max_kick_half)
+        if isinstance(test, str):
+            reason = f"off-beats stronger than beats (half ratio {half:.2f}; {test})"
         else:
-            off, kick_half = heavy
-            return CheckResult(
-                offset_s=off - lag, raw_offset_s=off, contrast=contrast, half_ratio=half,
-                zscore=z, offset_first_s=off1 - lag, offset_last_s=off3 - lag,
-                contrast_first=c1, contrast_last=c3, drift_s=drift, ok=True, reason="",
-                offbeat_heavy=True, kick_half_ratio=kick_half)
+            (off, kick_half), heavy = test, True
     elif abs(off - lag) >= search_s - 0.004:
         reason = f"best offset at the search edge ({(off - lag)*1000:.0f} ms)"
     elif min(c1, c3) < min_contrast_third:
@@ -211,6 +199,8 @@ def check_grid(
         drift_s=drift,
         ok=not reason,
         reason=reason,
+        offbeat_heavy=heavy,
+        kick_half_ratio=kick_half,
     )
 
 
@@ -234,7 +224,7 @@ def _offbeat_heavy(
     off3, _ = _best_offset(env, eighths[-n3:], search_s, lag)
     if abs(off3 - off1) > max_drift_s:
         return f"eighth-note drift {abs(off3 - off1) * 1000:.0f} ms"
-    kick = kick_envelope(y)
+    kick = onset_envelope(y, n_mels=8, fmax=KICK_FMAX, flatten=False)
     kick_half = _strength(kick, mid + off) / (_strength(kick, times + off) + 1e-12)
     if kick_half > max_kick_half:
         return f"kick at the off-beats {kick_half:.2f} of the beats' > {max_kick_half}"

@@ -249,6 +249,7 @@ def test_tiny_training_run(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="hidden 16.*asks for.*hidden 24"):
         train.main(_tiny_run(tmp_path / "ft2", *init, "--hidden", "24"))
 
+
 def test_targets_and_peaks():
     y = D.targets(np.array([10.2, 20.6]), np.array([True, False]), 30)
     assert y[10, 0] == 1.0 and y[9, 0] == 0.5 and y[11, 0] == 0.5 and y[21, 0] == 1.0

@@ -10,7 +10,10 @@ daemon loads.
 
 A model with a music head (``export.music_head``: ``music``, a list of (weights, bias) layers,
 in its weights) has a third ``activations`` column, ``music``: a small ReLU network (or a
-logistic regression, with one layer) on both GRU layers' outputs.
+logistic regression, with one layer) on both GRU layers' outputs. With ``music_gru`` in the
+weights (``--music-from``), the head reads a **music branch** of its own instead: another
+model's projection and GRU layers (nodes, weights and states prefixed ``mg_``), run beside the
+beat network, so that a retrained beat network keeps the start gate it was validated with.
 
 An ensemble (several ``--ckpt``) is one graph holding every member side by side: member ``k``'s
 nodes, weights and states are prefixed ``m{k}_`` and ``activations`` is the element-wise mean of
@@ -24,7 +27,7 @@ weights' SHA-256 (pairs the two files), the peak-picking threshold chosen on val
 training summary.
 
 Usage: ``python -m export.onnx_export --ckpt runs/<name>/best.pt [runs/<other>/best.pt ...]
---out models --name beatd_gru``
+--out models --name beatd_gru [--music-from models/beatd_gru.onnx]``
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from realtime.frontend import FrontendParams
 
 FORMAT = "beatd-beatnet-1"
 OPSET = 17
+MUSIC_BRANCH = "mg_"    # prefix of the music branch's nodes, weights and states
 
 
 def _onnx_gate_rows(hidden: int) -> np.ndarray:
@@ -71,8 +75,10 @@ def weights_digest(w: dict | list[dict]) -> str:
     h = hashlib.sha256()
     for _, x in _members(w):
         music = [t for layer in x.get("music", []) for t in layer]
+        branch = [x["music_gru"][k] for k in ("proj_w", "proj_b")] + \
+            [t for l in x["music_gru"]["gru"] for t in l] if "music_gru" in x else []
         for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"],
-                  x["out_b"], *music]:
+                  x["out_b"], *music, *branch]:
             h.update(np.ascontiguousarray(a, np.float32).tobytes())
     return h.hexdigest()
 
@@ -93,13 +99,20 @@ def _members(w: dict | list[dict]) -> list[tuple[str, dict]]:
     return [("", ws[0])] if len(ws) == 1 else [(f"m{k}_", x) for k, x in enumerate(ws)]
 
 
-def _common_inits(w: dict, p: str = "") -> list:
-    inits = [_init(p + "proj_w", w["proj_w"]), _init(p + "proj_b", w["proj_b"]),
-             _init(p + "out_w", w["out_w"]), _init(p + "out_b", w["out_b"])]
+def _encoder_inits(w: dict, p: str = "") -> list:
+    """The projection's and the GRU layers' weights, prefixed ``p``."""
+    inits = [_init(p + "proj_w", w["proj_w"]), _init(p + "proj_b", w["proj_b"])]
     for i, (W, R, B) in enumerate(w["gru"]):
         inits += [_init(f"{p}gru{i}_W", W), _init(f"{p}gru{i}_R", R), _init(f"{p}gru{i}_B", B)]
+    return inits
+
+
+def _common_inits(w: dict, p: str = "") -> list:
+    inits = _encoder_inits(w, p) + [_init(p + "out_w", w["out_w"]), _init(p + "out_b", w["out_b"])]
     for i, (W, b) in enumerate(w.get("music", [])):
         inits += [_init(f"music_w{i}", W), _init(f"music_b{i}", b)]
+    if "music_gru" in w:
+        inits += _encoder_inits(w["music_gru"], MUSIC_BRANCH)
     return inits
 
 
@@ -108,16 +121,20 @@ def n_outputs(w: dict | list[dict]) -> int:
     return 3 if isinstance(w, dict) and "music" in w else 2
 
 
-def _music_nodes(w: dict, layer_outputs: list[str], streaming: bool) -> list:
-    """The music head (single models only): every GRU layer's output side by side -> linear
-    layers with ReLU between -> sigmoid -> ``music``, appended to ``bd`` (beat, downbeat) as the
-    third ``activations`` column. Layer outputs are [T, 1, H]: reshaped to [T, H] (streaming)
-    or transposed to [1, T, H] (sequence)."""
+def _music_nodes(w: dict, streaming: bool) -> list:
+    """The music head (single models only): every GRU layer's output side by side (the music
+    branch's, if the weights have one, else the beat network's) -> linear layers with ReLU
+    between -> sigmoid -> ``music``, appended to ``bd`` (beat, downbeat) as the third
+    ``activations`` column. Layer outputs are [T, 1, H]: reshaped to [T, H] (streaming) or
+    transposed to [1, T, H] (sequence)."""
+    p = MUSIC_BRANCH if "music_gru" in w else ""
     nodes, flat = [], []
-    for i, x in enumerate(layer_outputs):
+    if p:
+        nodes += _encoder_nodes(p, w["music_gru"], streaming)
+    for i, x in enumerate(_layer_outputs(w.get("music_gru", w), p)):
         flat.append(f"music_in{i}")
-        nodes.append(helper.make_node("Reshape", [x, "shape_T_H"], [flat[-1]]) if streaming else
-                     helper.make_node("Transpose", [x], [flat[-1]], perm=[1, 0, 2]))
+        nodes.append(helper.make_node("Reshape", [x, p + "shape_T_H"], [flat[-1]]) if streaming
+                     else helper.make_node("Transpose", [x], [flat[-1]], perm=[1, 0, 2]))
     axis = 1 if streaming else 2
     nodes.append(helper.make_node("Concat", flat, ["music_h0"], axis=axis))
     n = len(w["music"])
@@ -160,8 +177,23 @@ def _output_nodes(p: str, out: str = "") -> list:
             helper.make_node("Sigmoid", [p + "z2"], [out or p + "activations"])]
 
 
-def _layer_outputs(w: dict) -> list[str]:
-    return [f"x{i + 1}" for i in range(len(w["gru"]))]
+def _layer_outputs(w: dict, p: str = "") -> list[str]:
+    return [f"{p}x{i + 1}" for i in range(len(w["gru"]))]
+
+
+def _encoder_nodes(p: str, w: dict, streaming: bool) -> list:
+    """``features`` -> the GRU layers' outputs ``{p}x{i}`` [T, 1, H]: projection, ELU, layout
+    for the GRU op ([T, 1, P]; streaming: a Reshape, sequence: a Transpose of [1, T, P])."""
+    layout = (helper.make_node("Reshape", [p + "p2", p + "shape_T_1_P"], [p + "x0"]) if streaming
+              else helper.make_node("Transpose", [p + "p2"], [p + "x0"], perm=[1, 0, 2]))
+    return _projection_nodes(p) + [layout] + _gru_layers(p, w, p + "x0", streaming)[0]
+
+
+def _shape_inits(w: dict, p: str = "") -> list:
+    """The streaming graph's reshape targets [T, 1, P] and [T, H], prefixed ``p``."""
+    return [numpy_helper.from_array(np.array([-1, 1, w["proj_w"].shape[1]], np.int64),
+                                    p + "shape_T_1_P"),
+            numpy_helper.from_array(np.array([-1, w["hidden"]], np.int64), p + "shape_T_H")]
 
 
 def _mean_nodes(members: list[tuple[str, dict]]) -> list:
@@ -172,8 +204,12 @@ def _mean_nodes(members: list[tuple[str, dict]]) -> list:
 
 
 def state_spec(w: dict | list[dict]) -> list[dict]:
+    """One recurrent state per GRU layer: each member's, then the music branch's."""
+    encoders = [(p, x) for p, x in _members(w)]
+    if isinstance(w, dict) and "music_gru" in w:
+        encoders.append((MUSIC_BRANCH, w["music_gru"]))
     return [{"input": f"{p}h{i}_in", "output": f"{p}h{i}_out", "shape": [1, 1, x["hidden"]]}
-            for p, x in _members(w) for i in range(len(x["gru"]))]
+            for p, x in encoders for i in range(len(x["gru"]))]
 
 
 def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
@@ -184,22 +220,16 @@ def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
     nodes: list = []
     inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     for p, x_w in members:
-        H = x_w["hidden"]
-        nodes += _projection_nodes(p) + [
-            helper.make_node("Reshape", [p + "p2", p + "shape_T_1_P"], [p + "x0"]),  # [T, 1, P]
-        ]
-        layers, x = _gru_layers(p, x_w, p + "x0", streaming=True)
         music = n_outputs(w) == 3
-        nodes += layers + [
-            helper.make_node("Reshape", [x, p + "shape_T_H"], [p + "z0"]),      # [T, H]
+        nodes += _encoder_nodes(p, x_w, streaming=True) + [
+            helper.make_node("Reshape", [_layer_outputs(x_w, p)[-1], p + "shape_T_H"],
+                             [p + "z0"]),      # [T, H]
         ] + _output_nodes(p, "bd" if music else "")
         if music:
-            nodes += _music_nodes(x_w, _layer_outputs(x_w), streaming=True)
-        inits += _common_inits(x_w, p) + [
-            numpy_helper.from_array(np.array([-1, 1, x_w["proj_w"].shape[1]], np.int64),
-                                    p + "shape_T_1_P"),
-            numpy_helper.from_array(np.array([-1, H], np.int64), p + "shape_T_H"),
-        ]
+            nodes += _music_nodes(x_w, streaming=True)
+        inits += _common_inits(x_w, p) + _shape_inits(x_w, p)
+        if "music_gru" in x_w:
+            inits += _shape_inits(x_w["music_gru"], MUSIC_BRANCH)
     nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["T", F])]
     outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["T", n_outputs(w)])]
@@ -215,16 +245,13 @@ def sequence_graph(w: dict | list[dict]) -> onnx.GraphProto:
     nodes: list = []
     inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     for p, x_w in members:
-        nodes += _projection_nodes(p) + [
-            helper.make_node("Transpose", [p + "p2"], [p + "x0"], perm=[1, 0, 2]),  # [T, 1, P]
-        ]
-        layers, x = _gru_layers(p, x_w, p + "x0", streaming=False)
         music = n_outputs(w) == 3
-        nodes += layers + [
-            helper.make_node("Transpose", [x], [p + "z0"], perm=[1, 0, 2]),  # [1, T, H]
+        nodes += _encoder_nodes(p, x_w, streaming=False) + [
+            helper.make_node("Transpose", [_layer_outputs(x_w, p)[-1]], [p + "z0"],
+                             perm=[1, 0, 2]),  # [1, T, H]
         ] + _output_nodes(p, "bd" if music else "")
         if music:
-            nodes += _music_nodes(x_w, _layer_outputs(x_w), streaming=False)
+            nodes += _music_nodes(x_w, streaming=False)
         inits += _common_inits(x_w, p)
     nodes += _mean_nodes(members)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]
@@ -309,7 +336,29 @@ def weights_from_onnx(path: str | Path) -> tuple[dict, dict[str, str]]:
         music.append((init[f"music_w{len(music)}"], init[f"music_b{len(music)}"]))
     if music:
         w["music"] = music
+    if MUSIC_BRANCH + "proj_w" in init:
+        g = MUSIC_BRANCH
+        branch = []
+        while f"{g}gru{len(branch)}_W" in init:
+            i = len(branch)
+            branch.append((init[f"{g}gru{i}_W"], init[f"{g}gru{i}_R"], init[f"{g}gru{i}_B"]))
+        w["music_gru"] = {"proj_w": init[g + "proj_w"], "proj_b": init[g + "proj_b"],
+                          "gru": branch, "hidden": branch[0][1].shape[-1]}
     return w, meta
+
+
+def with_music_branch(w: dict, source: dict) -> dict:
+    """``w`` (a single beat network) with ``source``'s music head reading ``source``'s own
+    projection and GRU layers (or, if ``source`` already has a music branch, that branch): the
+    exported ``music`` column is then exactly ``source``'s, whatever ``w``'s network is."""
+    if "music" not in source:
+        raise ValueError("the music source has no music head")
+    if source["n_in"] != w["n_in"]:
+        raise ValueError(f"the music source takes {source['n_in']} features, the beat network "
+                         f"{w['n_in']}")
+    enc = source.get("music_gru") or {k: source[k] for k in ("proj_w", "proj_b", "gru", "hidden")}
+    return {**{k: v for k, v in w.items() if k not in ("music", "music_gru")},
+            "music": source["music"], "music_gru": enc}
 
 
 def model_from_weights(w: dict, dropout: float = 0.1):
@@ -375,6 +424,9 @@ def main() -> None:
     ap.add_argument("--out", default="models")
     ap.add_argument("--name", default="beatd_gru")
     ap.add_argument("--version", default=None)
+    ap.add_argument("--music-from", default=None, metavar="MODEL.onnx",
+                    help="give the (single) model this model's music head, reading this model's "
+                         "own network as a music branch: the music column is exactly its")
     a = ap.parse_args()
     loaded = [load_member(c) for c in a.ckpt]
     params = loaded[0][1]["params"]
@@ -390,6 +442,17 @@ def main() -> None:
         extra = {"arch": {"ensemble": "mean", "members": [i["config"] for _, i in loaded]},
                  "peak_threshold": float(np.mean([i["peak_threshold"] for _, i in loaded])),
                  "train_summary": {"members": [i["summary"] for _, i in loaded]}}
+    if a.music_from:
+        if len(loaded) != 1:
+            raise SystemExit("--music-from takes a single model, not an ensemble")
+        src, src_info = load_member(a.music_from)
+        if src_info["params"] != params:
+            raise SystemExit(f"{a.music_from}: its frontend differs from {a.ckpt[0]}'s")
+        w = with_music_branch(w, src)
+        extra["arch"] = {**extra["arch"], "music_branch": src_info["config"]}
+        extra["train_summary"] = {**extra["train_summary"], "music_branch": {
+            "base_model": f"{Path(a.music_from).name} version {src_info['version']}",
+            "music_head": src_info["summary"].get("music_head", {})}}
     version = a.version or "+".join(i["version"] for _, i in loaded)
     p1, p2 = export_weights(w, a.out, a.name, version, params, extra)
     print(f"wrote {p1} ({p1.stat().st_size} B) and {p2} ({p2.stat().st_size} B)")

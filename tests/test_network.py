@@ -155,6 +155,52 @@ def test_music_head_adds_a_column_and_leaves_the_beats_alone(random_model, tmp_p
         export_weights([w, w], tmp_path, "ens", "1")
 
 
+def test_music_branch_gives_another_models_music_column_to_the_beat_network(random_model,
+                                                                             tmp_path):
+    """``export.onnx_export --music-from``: the music head of one model, reading that model's own
+    projection and GRU layers (a music branch, here of other sizes), joins another model's beat
+    network. The music column equals the source's and the beat columns the beat model's, to
+    the bit, streaming in any batch size and as a sequence; the branch's states are listed; the
+    file round-trips, and serves as a music source itself."""
+    from export.onnx_export import export_weights, weights_from_onnx, with_music_branch
+
+    _, p_beat = random_model
+    torch.manual_seed(1)
+    src_model = BeatGRU(hidden=16, layers=1, proj=12)
+    src_model.eval()
+    export_model(src_model, tmp_path, "src")
+    w_src, _ = weights_from_onnx(tmp_path / "src.onnx")
+    rng = np.random.default_rng(6)
+    w_src["music"] = [(rng.normal(0, 0.8, (16, 4)), rng.normal(0, 0.1, 4)),
+                      (rng.normal(0, 0.8, (4, 1)), rng.normal(0, 0.1, 1))]
+    p_src, _ = export_weights(w_src, tmp_path, "srcm", "1m")
+    with pytest.raises(ValueError, match="no music head"):
+        with_music_branch(weights_from_onnx(p_beat)[0], weights_from_onnx(tmp_path / "src.onnx")[0])
+    subprocess.run([sys.executable, "-m", "export.onnx_export", "--ckpt", str(p_beat),
+                    "--music-from", str(p_src), "--out", str(tmp_path), "--name", "joined",
+                    "--version", "9"], check=True, capture_output=True)
+    beat, src, net = (BeatNetwork(p) for p in (p_beat, p_src, tmp_path / "joined.onnx"))
+    assert net.outputs == ["beat", "downbeat", "music"]
+    assert [s["input"] for s in net.state_spec] == ["h0_in", "h1_in", "mg_h0_in"]
+    x = _frames(300, seed=3)
+    seq = net.process_sequence(x)
+    ref_music = src.process_sequence(x)[:, 2]
+    assert 0.05 < ref_music.std()
+    assert np.array_equal(seq[:, 2], ref_music)
+    assert np.array_equal(seq[:, :2], beat.process_sequence(x))
+    out, i = [], 0
+    for n in [1, 7, 64, 28, 200]:
+        out.append(net.process_frames(x[i:i + n]).copy())
+        i += n
+    assert np.abs(np.concatenate(out) - seq).max() <= TOL
+    w_joined, meta = weights_from_onnx(tmp_path / "joined.onnx")
+    assert json.loads(meta["beatd.train.summary"])["music_branch"]["base_model"] == \
+        "srcm.onnx version 1m"
+    again = with_music_branch(weights_from_onnx(p_beat)[0], w_joined)
+    p_again, _ = export_weights(again, tmp_path, "again", "9")
+    assert np.array_equal(BeatNetwork(p_again).process_sequence(x), seq)
+
+
 def _edit_meta(src: Path, dst: Path, drop: str | None = None, set_: dict | None = None) -> None:
     m = onnx.load(str(src))
     props = {p.key: p.value for p in m.metadata_props}

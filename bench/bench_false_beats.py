@@ -13,8 +13,9 @@ with that seed; other seeds than the default 0 give signals no setting was chose
 pink noise, swelling noise, a fan, babble, rain), which nothing was trained on; ``--unseen 2``:
 a second such set (loud hiss, a vacuum cleaner, traffic, applause, a crowd, fast typing). For
 each: beats per minute and the confidence of those beats (percentiles), with the default
-tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``). Every beat here is a
-false one.
+tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``), then the mean per
+kind (with the default three seeds, a kind such as babble is three draws of chance locks
+that differ by tens of beats per minute: use ``--seeds 10`` for a figure to compare). Every beat here is a false one.
 
 ``--peer NAME`` adds rows for a reference tracker of ``../shared/peers`` on the same signals
 (written as 16-bit WAV under ``.cache/false_beats/``; the peer's beats are cached next to the
@@ -73,11 +74,13 @@ def main(argv=None) -> int:
           f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal")
     print("| tracker | signal | beats per minute | confidence 10 / 50 / 90 % |")
     print("|---|---|---:|---|")
+    per_kind: dict[tuple[str, str], list[float]] = {}
     for name, params in variants:
         total = 0
         for sig, y in sigs.items():
             ev = analyze_signal(y, net, tracker_params=params, tempo_hop_s=0.0).events
             total += len(ev)
+            per_kind.setdefault((name, sig.split(" #")[0]), []).append(len(ev) * 60.0 / args.seconds)
             c = np.array([e.confidence for e in ev])
             pct = " / ".join(f"{np.percentile(c, q):.2f}" for q in (10, 50, 90)) if len(c) else "-"
             print(f"| {name} | {sig} | {len(ev) * 60.0 / args.seconds:.0f} | {pct} |")
@@ -90,6 +93,12 @@ def main(argv=None) -> int:
         total = sum(map(len, beats.values()))
         print(f"| {peer} | **mean** | {total * 60.0 / args.seconds / len(sigs):.1f} | |",
               flush=True)
+    print("\nPer kind (the mean above weighs each signal, so event kinds with several seeds "
+          "weigh more):\n")
+    print("| tracker | kind | signals | beats per minute, mean (min … max) |")
+    print("|---|---|---:|---|")
+    for (name, kind), v in per_kind.items():
+        print(f"| {name} | {kind} | {len(v)} | {np.mean(v):.1f} ({min(v):.0f} … {max(v):.0f}) |")
     return 0
 
 

@@ -13,7 +13,7 @@ chart's beats than between them; a grid shifted by half a beat fails that test.
 
 The kick test is used only to keep such a grid, never to reject an ordinary one: over the kept
 pool (646 charts, session 23) the bass band is stronger between the beats than on them for 170
-charts (5.8 h), ranked osu! maps among them, where the bass line sits between the beats.
+charts (5.8 h), osu! maps among them, where the bass line sits between the beats.
 """
 
 from __future__ import annotations

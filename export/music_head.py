@@ -194,6 +194,7 @@ def main() -> None:
     a = ap.parse_args()
     t0 = time.time()
     w, meta = weights_from_onnx(a.model)
+    w.pop("music_gru", None)    # the new head reads this model's own GRU layers, not a branch
     sess, names = gru_outputs_session(w)
     x, y, wt, summary = examples(sess, names, a.seed, a.max_s, a.chart_stride, a.asap_stride,
                                  a.synth_per_level, a.neg_per_kind, a.neg_copies, a.neg_mix,

@@ -75,8 +75,8 @@ def weights_digest(w: dict | list[dict]) -> str:
     h = hashlib.sha256()
     for _, x in _members(w):
         music = [t for layer in x.get("music", []) for t in layer]
-        branch = [x["music_gru"][k] for k in ("proj_w", "proj_b")] + \
-            [t for l in x["music_gru"]["gru"] for t in l] if "music_gru" in x else []
+        g = x.get("music_gru")
+        branch = [g["proj_w"], g["proj_b"], *[t for l in g["gru"] for t in l]] if g else []
         for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"],
                   x["out_b"], *music, *branch]:
             h.update(np.ascontiguousarray(a, np.float32).tobytes())
@@ -147,10 +147,10 @@ def _music_nodes(w: dict, streaming: bool) -> list:
     return nodes + [helper.make_node("Concat", ["bd", "music"], ["activations"], axis=axis)]
 
 
-def _gru_layers(p: str, w: dict, x: str, streaming: bool) -> tuple[list, str]:
-    """``x`` [T, 1, P] through the GRU layers (each followed by a Squeeze) -> (nodes, name of the
-    last layer's output [T, 1, H]). Streaming layers take and give the states ``{p}h{i}_in`` /
-    ``{p}h{i}_out``; sequence layers start from zero."""
+def _gru_layers(p: str, w: dict, x: str, streaming: bool) -> list:
+    """``x`` [T, 1, P] through the GRU layers (each followed by a Squeeze) -> nodes; layer ``i``'s
+    output is ``{p}x{i + 1}`` [T, 1, H] (:func:`_layer_outputs`). Streaming layers take and give
+    the states ``{p}h{i}_in`` / ``{p}h{i}_out``; sequence layers start from zero."""
     nodes = []
     for i in range(len(w["gru"])):
         h0, yh = (f"{p}h{i}_in", f"{p}h{i}_out") if streaming else ("", f"{p}yh{i}")
@@ -159,7 +159,7 @@ def _gru_layers(p: str, w: dict, x: str, streaming: bool) -> tuple[list, str]:
                                       linear_before_reset=1))
         nodes.append(helper.make_node("Squeeze", [f"{p}y{i}", "axis1"], [f"{p}x{i + 1}"]))
         x = f"{p}x{i + 1}"
-    return nodes, x
+    return nodes
 
 
 def _projection_nodes(p: str = "") -> list:
@@ -186,7 +186,7 @@ def _encoder_nodes(p: str, w: dict, streaming: bool) -> list:
     for the GRU op ([T, 1, P]; streaming: a Reshape, sequence: a Transpose of [1, T, P])."""
     layout = (helper.make_node("Reshape", [p + "p2", p + "shape_T_1_P"], [p + "x0"]) if streaming
               else helper.make_node("Transpose", [p + "p2"], [p + "x0"], perm=[1, 0, 2]))
-    return _projection_nodes(p) + [layout] + _gru_layers(p, w, p + "x0", streaming)[0]
+    return _projection_nodes(p) + [layout] + _gru_layers(p, w, p + "x0", streaming)
 
 
 def _shape_inits(w: dict, p: str = "") -> list:

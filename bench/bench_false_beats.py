@@ -3,12 +3,13 @@
 Usage::
 
     .venv/bin/python bench/bench_false_beats.py [--seconds 60] [--seeds 3] [--first-seed 0]
-        [--unseen] [--set KEY=V[,KEY=V]] [--model M] [--peer madmom-online]
+        [--steady-seeds 1] [--unseen] [--set KEY=V[,KEY=V]] [--model M] [--peer madmom-online]
 
 Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, unrhythmic talk
 (synthetic syllables), one to four people clapping at random times, and random clicks (typing,
-footsteps); the event kinds with ``--seeds`` seeds from ``--first-seed`` (the steady kinds once,
-with that seed; other seeds than the default 0 give signals no setting was chosen on).
+footsteps); the event kinds with ``--seeds`` seeds from ``--first-seed`` (the steady kinds with
+``--steady-seeds``, one by default; other seeds than the default 0 give signals no setting was
+chosen on).
 ``--unseen``: the kinds of :data:`export.synth.UNSEEN_NO_BEAT_KINDS` instead (brown noise, loud
 pink noise, swelling noise, a fan, babble, rain), which nothing was trained on; ``--unseen 2``:
 a second such set (loud hiss, a vacuum cleaner, traffic, applause, a crowd, fast typing). For
@@ -59,6 +60,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--steady-seeds", type=int, default=1,
+                    help="seeds of the steady kinds (noises, hum, a fan); one draw of a noise can "
+                         "lock by chance where another does not")
     ap.add_argument("--unseen", type=int, nargs="?", const=1, default=0, choices=(1, 2),
                     help="the evaluation-only kinds: 1 (default) "
                          "export.synth.UNSEEN_NO_BEAT_KINDS, 2 UNSEEN_NO_BEAT_KINDS_2")
@@ -68,7 +72,8 @@ def main(argv=None) -> int:
                     help="also run this reference tracker of ../shared/peers (e.g. madmom-online)")
     args = ap.parse_args(argv)
     net = load_network(args.model)
-    sigs = no_beat_set(args.seconds, args.seeds, args.first_seed, unseen=args.unseen)
+    sigs = no_beat_set(args.seconds, args.seeds, args.first_seed, unseen=args.unseen,
+                       steady_seeds=args.steady_seeds)
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in args.set]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal")

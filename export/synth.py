@@ -641,16 +641,16 @@ def _unseen_no_beat_2(rng: np.random.Generator, kind: str, seconds: float) -> np
 
 
 def no_beat_set(seconds: float, seeds: int, first_seed: int = 0,
-                unseen: int = 0) -> dict[str, np.ndarray]:
+                unseen: int = 0, steady_seeds: int = 1) -> dict[str, np.ndarray]:
     """``"kind #seed"`` -> :func:`no_beat_audio` for every kind: the steady ones (noises, hum)
-    with ``first_seed`` only, the event kinds with ``seeds`` seeds from it; ``unseen`` 1 or 2:
-    the kinds of :data:`UNSEEN_NO_BEAT_KINDS` or :data:`UNSEEN_NO_BEAT_KINDS_2` instead (no
-    detector was trained on them)."""
+    with ``steady_seeds`` seeds from ``first_seed`` (one by default), the event kinds with
+    ``seeds``; ``unseen`` 1 or 2: the kinds of :data:`UNSEEN_NO_BEAT_KINDS` or
+    :data:`UNSEEN_NO_BEAT_KINDS_2` instead (no detector was trained on them)."""
     kinds, steady = {0: (NO_BEAT_KINDS, STEADY_NO_BEAT_KINDS),
                      1: (UNSEEN_NO_BEAT_KINDS, STEADY_UNSEEN_KINDS),
                      2: (UNSEEN_NO_BEAT_KINDS_2, STEADY_UNSEEN_KINDS_2)}[int(unseen)]
     return {f"{kind} #{s}": no_beat_audio(kind, seconds, s) for kind in kinds
-            for s in range(first_seed, first_seed + (1 if kind in steady else seeds))}
+            for s in range(first_seed, first_seed + (steady_seeds if kind in steady else seeds))}
 
 
 # ------------------------------------------------------------------------------ recording chain

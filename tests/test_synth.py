@@ -57,6 +57,9 @@ def test_unseen_no_beat_kinds_are_apart_from_the_training_kinds():
     for unseen, kinds in ((1, UNSEEN_NO_BEAT_KINDS), (2, UNSEEN_NO_BEAT_KINDS_2)):
         names = no_beat_set(1.0, 2, 0, unseen=unseen)
         assert {n.split(" #")[0] for n in names} == set(kinds)
+    steady = [n for n in no_beat_set(1.0, 2, 5, unseen=1, steady_seeds=3) if "noise" in n]
+    assert sorted(steady) == sorted(f"{k} #{s}" for k in ("brown noise", "loud pink noise",
+                                                          "swelling noise") for s in (5, 6, 7))
 
 
 def _fake_synth(levels: list[int]):

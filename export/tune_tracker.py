@@ -175,18 +175,18 @@ def noise_beats(params: TrackerParams) -> int:
 
 
 def no_beat_activations(model: str, seconds: float = 60.0, seeds: int = 3,
-                        first_seed: int = 100) -> list[np.ndarray]:
+                        first_seed: int = 100, steady_seeds: int = 1) -> list[np.ndarray]:
     """The network's activations [T, 2 or 3] of :func:`export.synth.no_beat_audio`: every kind with
-    ``seeds`` seeds from ``first_seed`` (the noises and the hum once), ``seconds`` each. Other
-    seeds than ``bench/bench_false_beats.py`` uses (0, 1, 2), so that the bench reports on
-    signals no setting was chosen on."""
+    ``seeds`` seeds from ``first_seed`` (the noises and the hum with ``steady_seeds``),
+    ``seconds`` each. Other seeds than ``bench/bench_false_beats.py`` uses (0, 1, 2), so that the
+    bench reports on signals no setting was chosen on."""
     from export.synth import SR, no_beat_set
     from realtime.frontend import Frontend
 
     assert SR == D.PARAMS.sample_rate
     net = BeatNetwork(model)
     return [net.process_sequence(Frontend(net.params).process_signal(y))
-            for y in no_beat_set(seconds, seeds, first_seed).values()]
+            for y in no_beat_set(seconds, seeds, first_seed, steady_seeds=steady_seeds).values()]
 
 
 def beats_per_minute(params: TrackerParams, acts: list[np.ndarray]) -> float:
@@ -214,6 +214,10 @@ def main() -> None:
     ap.add_argument("--per-track", metavar="OUT.json",
                     help="write each track's F, AMLt and time to lock (null: never) under the "
                          "first setting, by group, for export.compare_tracks")
+    ap.add_argument("--no-beat-seeds", type=int, default=None, metavar="N",
+                    help="draw every kind of sound without a beat N times, the noises included "
+                         "(default: 3 seeds, the noises once; single signals vary by tens of "
+                         "beats per minute, so compare models with 10)")
     a = ap.parse_args()
     grid = {}
     for item in a.set:
@@ -231,7 +235,9 @@ def main() -> None:
     asap = asap_val(a.model, seed=a.asap_seed) if a.asap else []
     if asap:
         print(f"# and {len(asap)} ASAP validation excerpts\n")
-    no_beat = no_beat_activations(a.model)
+    nb = a.no_beat_seeds
+    no_beat = (no_beat_activations(a.model) if nb is None
+               else no_beat_activations(a.model, seeds=nb, steady_seeds=nb))
     keys = list(grid)
     cols = ["F", "AMLt", "median lock s", "locked", "downbeat F"]
     if synth:

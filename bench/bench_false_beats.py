@@ -15,8 +15,9 @@ pink noise, swelling noise, a fan, babble, rain), which nothing was trained on; 
 a second such set (loud hiss, a vacuum cleaner, traffic, applause, a crowd, fast typing). For
 each: beats per minute and the confidence of those beats (percentiles), with the default
 tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``), then the mean per
-kind (with the default three seeds, a kind such as babble is three draws of chance locks
-that differ by tens of beats per minute: use ``--seeds 10`` for a figure to compare). Every beat here is a false one.
+kind (with the default seeds, a kind is one to three draws of chance locks that differ by tens
+of beats per minute: use ``--seeds 10 --steady-seeds 10`` for figures to compare). Every beat
+here is a false one.
 
 ``--peer NAME`` adds rows for a reference tracker of ``../shared/peers`` on the same signals
 (written as 16-bit WAV under ``.cache/false_beats/``; the peer's beats are cached next to the
@@ -85,7 +86,8 @@ def main(argv=None) -> int:
         for sig, y in sigs.items():
             ev = analyze_signal(y, net, tracker_params=params, tempo_hop_s=0.0).events
             total += len(ev)
-            per_kind.setdefault((name, sig.split(" #")[0]), []).append(len(ev) * 60.0 / args.seconds)
+            kind = sig.split(" #")[0]
+            per_kind.setdefault((name, kind), []).append(len(ev) * 60.0 / args.seconds)
             c = np.array([e.confidence for e in ev])
             pct = " / ".join(f"{np.percentile(c, q):.2f}" for q in (10, 50, 90)) if len(c) else "-"
             print(f"| {name} | {sig} | {len(ev) * 60.0 / args.seconds:.0f} | {pct} |")

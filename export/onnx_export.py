@@ -205,7 +205,7 @@ def _mean_nodes(members: list[tuple[str, dict]]) -> list:
 
 def state_spec(w: dict | list[dict]) -> list[dict]:
     """One recurrent state per GRU layer: each member's, then the music branch's."""
-    encoders = [(p, x) for p, x in _members(w)]
+    encoders = list(_members(w))
     if isinstance(w, dict) and "music_gru" in w:
         encoders.append((MUSIC_BRANCH, w["music_gru"]))
     return [{"input": f"{p}h{i}_in", "output": f"{p}h{i}_out", "shape": [1, 1, x["hidden"]]}
@@ -324,12 +324,7 @@ def weights_from_onnx(path: str | Path) -> tuple[dict, dict[str, str]]:
     init = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in m.graph.initializer}
     if "proj_w" not in init:
         raise ValueError(f"{path}: an ensemble file cannot be a member; give its members instead")
-    layers = []
-    while f"gru{len(layers)}_W" in init:
-        i = len(layers)
-        layers.append((init[f"gru{i}_W"], init[f"gru{i}_R"], init[f"gru{i}_B"]))
-    w = {"proj_w": init["proj_w"], "proj_b": init["proj_b"], "gru": layers,
-         "out_w": init["out_w"], "out_b": init["out_b"], "hidden": layers[0][1].shape[-1],
+    w = {**_encoder_from_inits(init), "out_w": init["out_w"], "out_b": init["out_b"],
          "n_in": init["proj_w"].shape[0]}
     music = []
     while f"music_w{len(music)}" in init:
@@ -337,14 +332,19 @@ def weights_from_onnx(path: str | Path) -> tuple[dict, dict[str, str]]:
     if music:
         w["music"] = music
     if MUSIC_BRANCH + "proj_w" in init:
-        g = MUSIC_BRANCH
-        branch = []
-        while f"{g}gru{len(branch)}_W" in init:
-            i = len(branch)
-            branch.append((init[f"{g}gru{i}_W"], init[f"{g}gru{i}_R"], init[f"{g}gru{i}_B"]))
-        w["music_gru"] = {"proj_w": init[g + "proj_w"], "proj_b": init[g + "proj_b"],
-                          "gru": branch, "hidden": branch[0][1].shape[-1]}
+        w["music_gru"] = _encoder_from_inits(init, MUSIC_BRANCH)
     return w, meta
+
+
+def _encoder_from_inits(init: dict[str, np.ndarray], p: str = "") -> dict:
+    """The projection and GRU layers stored under prefix ``p`` (the inverse of
+    :func:`_encoder_inits`): ``proj_w``, ``proj_b``, ``gru``, ``hidden``."""
+    layers = []
+    while f"{p}gru{len(layers)}_W" in init:
+        i = len(layers)
+        layers.append((init[f"{p}gru{i}_W"], init[f"{p}gru{i}_R"], init[f"{p}gru{i}_B"]))
+    return {"proj_w": init[p + "proj_w"], "proj_b": init[p + "proj_b"], "gru": layers,
+            "hidden": layers[0][1].shape[-1]}
 
 
 def with_music_branch(w: dict, source: dict) -> dict:

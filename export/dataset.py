@@ -359,7 +359,8 @@ class Crop:
     mask: np.ndarray  # [n, 2] loss weights
 
 
-def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool) -> Crop:
+def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool,
+          offbeat_weight: float = 1.0) -> Crop:
     s = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))) if augment and rng.random() < 0.6 else 1.0
     src_len = int(np.ceil(n * s)) + 1
     T = tr.n_frames
@@ -388,7 +389,29 @@ def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool) -> Crop:
         idx = np.arange(n)
         mask[(idx < lo) | (idx > hi)] = 0.0
     mask[~valid] = 0.0 if not tr.exact else mask[~valid]
+    if offbeat_weight != 1.0:
+        offbeat_mask(mask, bf[keep], offbeat_weight)
     return Crop(lm.astype(np.float32), tgt, mask)
+
+
+OFFBEAT_HALF_WIDTH = 3  # frames either side of the midpoint between two beats
+
+
+def offbeat_mask(mask: np.ndarray, beat_frames: np.ndarray, weight: float) -> None:
+    """Multiply the beat column's loss weights by ``weight`` within ``OFFBEAT_HALF_WIDTH``
+    frames of each midpoint between consecutive beats (in place; masked frames stay 0).
+
+    The midpoints are where the next faster metrical level would put its beats. A network
+    that fires there (eighth-note hi-hats, an off-beat snare) makes the tracker run at
+    double tempo or on the off-beat; weighting those negatives more teaches it the annotated
+    level without changing the targets.
+    """
+    if len(beat_frames) < 2:
+        return
+    mids = np.round(0.5 * (beat_frames[:-1] + beat_frames[1:])).astype(np.int64)
+    k = (mids[:, None] + np.arange(-OFFBEAT_HALF_WIDTH, OFFBEAT_HALF_WIDTH + 1)[None, :]).ravel()
+    k = np.unique(k[(k >= 0) & (k < len(mask))])
+    mask[k, 0] *= weight
 
 
 def _augment_levels(rng: np.random.Generator, lm: np.ndarray) -> np.ndarray:
@@ -451,6 +474,7 @@ class Sampler:
         self.seed, self.crop, self.batch = seed, crop, batch
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join
+        self.offbeat_weight = offbeat_weight
         # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
         # each drawn from with its share before the charts/synthetic choice; unused ones are
         # left out, so they cost no random draw and older runs' batches are unchanged
@@ -482,12 +506,12 @@ class Sampler:
         for _ in range(self.batch):
             if rng.random() < self.p_join:
                 cut = int(rng.integers(n // 4, 3 * n // 4))
-                a = _crop(rng, self._pick(rng, progress), cut, True)
-                b = _crop(rng, self._pick(rng, progress), n - cut, True)
+                a = _crop(rng, self._pick(rng, progress), cut, True, self.offbeat_weight)
+                b = _crop(rng, self._pick(rng, progress), n - cut, True, self.offbeat_weight)
                 c = Crop(np.concatenate([a.logmel, b.logmel]), np.concatenate([a.target, b.target]),
                          np.concatenate([a.mask, b.mask]))
             else:
-                c = _crop(rng, self._pick(rng, progress), n, True)
+                c = _crop(rng, self._pick(rng, progress), n, True, self.offbeat_weight)
             lms.append(_augment_levels(rng, c.logmel))
             tg.append(c.target)
             mk.append(c.mask)

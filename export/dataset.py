@@ -465,7 +465,7 @@ class Sampler:
                  levels: int | Sequence[int] = 4,
                  game_balance: float = 0.0, extra: list[Track] | None = None,
                  p_extra: float = 0.0, negatives: list[Track] | None = None,
-                 p_negative: float = 0.0) -> None:
+                 p_negative: float = 0.0, offbeat_weight: float = 1.0) -> None:
         self.synth = synth
         self.levels = level_list(levels)
         self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}

@@ -360,7 +360,7 @@ class Crop:
 
 
 def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool,
-          offbeat_weight: float = 1.0) -> Crop:
+          offbeat_weight: float = 1.0, beat_weight: float = 1.0) -> Crop:
     s = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))) if augment and rng.random() < 0.6 else 1.0
     src_len = int(np.ceil(n * s)) + 1
     T = tr.n_frames
@@ -391,6 +391,8 @@ def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool,
     mask[~valid] = 0.0 if not tr.exact else mask[~valid]
     if offbeat_weight != 1.0:
         offbeat_mask(mask, bf[keep], offbeat_weight)
+    if beat_weight != 1.0:
+        mask[tgt[:, 0] > 0, 0] *= beat_weight   # the beat frames and their neighbours
     return Crop(lm.astype(np.float32), tgt, mask)
 
 
@@ -465,7 +467,8 @@ class Sampler:
                  levels: int | Sequence[int] = 4,
                  game_balance: float = 0.0, extra: list[Track] | None = None,
                  p_extra: float = 0.0, negatives: list[Track] | None = None,
-                 p_negative: float = 0.0, offbeat_weight: float = 1.0) -> None:
+                 p_negative: float = 0.0, offbeat_weight: float = 1.0,
+                 beat_weight: float = 1.0) -> None:
         self.synth = synth
         self.levels = level_list(levels)
         self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}
@@ -474,7 +477,7 @@ class Sampler:
         self.seed, self.crop, self.batch = seed, crop, batch
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join
-        self.offbeat_weight = offbeat_weight
+        self.weights = (offbeat_weight, beat_weight)   # loss weights of _crop
         # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
         # each drawn from with its share before the charts/synthetic choice; unused ones are
         # left out, so they cost no random draw and older runs' batches are unchanged
@@ -506,12 +509,12 @@ class Sampler:
         for _ in range(self.batch):
             if rng.random() < self.p_join:
                 cut = int(rng.integers(n // 4, 3 * n // 4))
-                a = _crop(rng, self._pick(rng, progress), cut, True, self.offbeat_weight)
-                b = _crop(rng, self._pick(rng, progress), n - cut, True, self.offbeat_weight)
+                a = _crop(rng, self._pick(rng, progress), cut, True, *self.weights)
+                b = _crop(rng, self._pick(rng, progress), n - cut, True, *self.weights)
                 c = Crop(np.concatenate([a.logmel, b.logmel]), np.concatenate([a.target, b.target]),
                          np.concatenate([a.mask, b.mask]))
             else:
-                c = _crop(rng, self._pick(rng, progress), n, True, self.offbeat_weight)
+                c = _crop(rng, self._pick(rng, progress), n, True, *self.weights)
             lms.append(_augment_levels(rng, c.logmel))
             tg.append(c.target)
             mk.append(c.mask)

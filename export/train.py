@@ -82,6 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="loss weight of the beat output within 3 frames of each midpoint "
                          "between two annotated beats (the faster metrical level's beats; "
                          "1 = none, model versions 1-24)")
+    ap.add_argument("--beat-weight", type=float, default=1.0,
+                    help="loss weight of the beat output at the annotated beats and their "
+                         "neighbours (1 = none, model versions 1-26)")
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--val-max-frames", type=int, default=18000, help="cap per validation track")
@@ -207,7 +210,7 @@ def main(argv=None) -> dict:
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
-        "offbeat_weight": a.offbeat_weight,
+        "offbeat_weight": a.offbeat_weight, "beat_weight": a.beat_weight,
         "synth_levels": levels,
     }
     log(f"data: {json.dumps(summary)}")
@@ -218,7 +221,7 @@ def main(argv=None) -> dict:
                         p_charts=a.p_charts if chart_train else 0.0, levels=levels,
                         game_balance=a.game_balance, extra=asap_train, p_extra=a.asap,
                         negatives=negatives, p_negative=a.no_beat,
-                        offbeat_weight=a.offbeat_weight)
+                        offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -131,15 +131,16 @@ def test_band_level_puts_loud_onsets_off_the_beat_and_levels_can_be_named():
     assert {band._pick(rng2, 0.5).level for _ in range(20)} == {5}
 
 
-def test_offbeat_weight_weights_the_midpoints_between_beats_and_nothing_else():
+def test_offbeat_and_beat_weights_weight_only_their_frames_of_the_beat_column():
     """``--offbeat-weight``: the beat column's loss weight is W within 3 frames of each
-    midpoint between annotated beats (also after a time stretch), 1 elsewhere, the downbeat
-    column and the features and targets are untouched, so W = 1 gives the old batches."""
+    midpoint between annotated beats (also after a time stretch), 1 elsewhere;
+    ``--beat-weight``: B at the beats. The downbeat column, the features and the targets are
+    untouched, so weights of 1 give the old batches."""
     from export import dataset as D
 
     synth = _fake_synth([0, 0, 0])     # beats every 50 frames
-    a = D.Sampler(synth, [], 7, 200, 6, levels=1)
-    w = D.Sampler(synth, [], 7, 200, 6, levels=1, offbeat_weight=4.0)
+    a = D.Sampler(synth, [], 7, 200, 6, levels=1, p_join=0.0)
+    w = D.Sampler(synth, [], 7, 200, 6, levels=1, p_join=0.0, offbeat_weight=4.0)
     for step in range(3):
         (xa, ya, ma), (xw, yw, mw) = a.batch_at(step, 0.5), w.batch_at(step, 0.5)
         np.testing.assert_array_equal(xa, xw)
@@ -150,11 +151,20 @@ def test_offbeat_weight_weights_the_midpoints_between_beats_and_nothing_else():
             beats = np.flatnonzero(y[:, 0] == 1.0)
             mids = np.round(0.5 * (beats[:-1] + beats[1:])).astype(int)
             heavy = np.flatnonzero(m[:, 0] == 4.0)
-            # every weighted frame is near a midpoint, and far from every beat
-            assert np.abs(heavy[:, None] - mids[None, :]).min(axis=1).max() <= 3
+            assert heavy.size
+            heavy = heavy[(heavy > beats[0]) & (heavy < beats[-1])]  # not next to a beat
+            # beyond the crop; every weighted frame is near a midpoint (of the unrounded,
+            # possibly stretched beat positions: one frame more), and far from every beat
+            assert np.abs(heavy[:, None] - mids[None, :]).min(axis=1).max() <= 4
             assert np.abs(heavy[:, None] - beats[None, :]).min() >= 15
+    # --beat-weight: B at the beat frames and their neighbours (target > 0), with W elsewhere
+    both = D.Sampler(synth, [], 7, 200, 6, levels=1, p_join=0.0, offbeat_weight=4.0,
+                     beat_weight=3.0)
+    (_, y, m1), (_, _, mb) = w.batch_at(0, 0.5), both.batch_at(0, 0.5)
+    np.testing.assert_array_equal(mb[..., 0][y[..., 0] > 0], 3.0 * m1[..., 0][y[..., 0] > 0])
+    np.testing.assert_array_equal(mb[..., 0][y[..., 0] == 0], m1[..., 0][y[..., 0] == 0])
     m = np.ones((100, 2), np.float32)
     m[:5] = 0.0
     D.offbeat_mask(m, np.array([-22.0, 10.0, 60.0]), 2.0)
     assert np.flatnonzero(m[:, 0] == 2.0).tolist() == list(range(32, 39))
-    assert m[:5].max() == 0.0 and m[:, 1].min() == 1.0
+    assert m[:5].max() == 0.0 and m[5:, 1].min() == 1.0

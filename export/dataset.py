@@ -477,7 +477,7 @@ class Sampler:
         self.seed, self.crop, self.batch = seed, crop, batch
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join
-        self.weights = (offbeat_weight, beat_weight)   # loss weights of _crop
+        self.loss_weights = (offbeat_weight, beat_weight)   # _crop's extra loss weights
         # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
         # each drawn from with its share before the charts/synthetic choice; unused ones are
         # left out, so they cost no random draw and older runs' batches are unchanged
@@ -509,12 +509,12 @@ class Sampler:
         for _ in range(self.batch):
             if rng.random() < self.p_join:
                 cut = int(rng.integers(n // 4, 3 * n // 4))
-                a = _crop(rng, self._pick(rng, progress), cut, True, *self.weights)
-                b = _crop(rng, self._pick(rng, progress), n - cut, True, *self.weights)
+                a = _crop(rng, self._pick(rng, progress), cut, True, *self.loss_weights)
+                b = _crop(rng, self._pick(rng, progress), n - cut, True, *self.loss_weights)
                 c = Crop(np.concatenate([a.logmel, b.logmel]), np.concatenate([a.target, b.target]),
                          np.concatenate([a.mask, b.mask]))
             else:
-                c = _crop(rng, self._pick(rng, progress), n, True, *self.weights)
+                c = _crop(rng, self._pick(rng, progress), n, True, *self.loss_weights)
             lms.append(_augment_levels(rng, c.logmel))
             tg.append(c.target)
             mk.append(c.mask)

@@ -75,16 +75,19 @@ def weights_digest(w: dict | list[dict]) -> str:
     h = hashlib.sha256()
     for _, x in _members(w):
         music = [t for layer in x.get("music", []) for t in layer]
-        g = x.get("music_gru")
-        branch = [g["proj_w"], g["proj_b"], *[t for l in g["gru"] for t in l]] if g else []
-        for a in [x["proj_w"], x["proj_b"], *[t for l in x["gru"] for t in l], x["out_w"],
-                  x["out_b"], *music, *branch]:
+        branch = _encoder_arrays(x["music_gru"]) if "music_gru" in x else []
+        for a in [*_encoder_arrays(x), x["out_w"], x["out_b"], *music, *branch]:
             h.update(np.ascontiguousarray(a, np.float32).tobytes())
     return h.hexdigest()
 
 
 def _init(name: str, a: np.ndarray) -> onnx.TensorProto:
     return numpy_helper.from_array(np.ascontiguousarray(a, np.float32), name)
+
+
+def _encoder_arrays(w: dict) -> list:
+    """The projection's and the GRU layers' weight arrays, in the order they are hashed."""
+    return [w["proj_w"], w["proj_b"], *[t for layer in w["gru"] for t in layer]]
 
 
 def _members(w: dict | list[dict]) -> list[tuple[str, dict]]:

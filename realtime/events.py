@@ -24,6 +24,9 @@ class Beat:
     stream_time: float = 0.0   # the beat's time on the stream clock (seconds from stream start)
 
 
+_PHASE_WRAP = 1.0 - 2.0 ** -25   # the least float64 that float32 rounds to 1.0
+
+
 @dataclass(frozen=True)
 class Status:
     """The tracker and input state at one moment (published by the worker a few times a second).
@@ -53,4 +56,7 @@ class Status:
         """Beat phase in [0, 1) at monotonic time ``now`` (0 when no tempo is known)."""
         if self.period <= 0.0 or self.last_beat_when <= 0.0:
             return 0.0
-        return ((now - self.last_beat_when) / self.period) % 1.0
+        ph = ((now - self.last_beat_when) / self.period) % 1.0
+        # OSC sends it as float32, where a phase within 2**-25 of 1 would arrive as 1.0 (and
+        # Python's % gives 1.0 for a tiny negative): that moment is the beat itself
+        return ph if ph < _PHASE_WRAP else 0.0

@@ -180,3 +180,14 @@ def test_min_confidence_mutes_unsure_beats_for_that_target_only(tmp_path):
     assert [m[2] for m in rb if m[1] == "/beatd/beat"] == [0, 2, 4, 6]
     assert [m[2] for m in rb if m[1] == "/beatd/downbeat"] == [0, 4]
     assert any(m[1] == "/beatd/bpm" for m in rb)
+
+
+def test_phase_stays_below_one_as_an_osc_float():
+    """``Status.phase`` is in [0, 1) also after the float32 rounding of an OSC message: a
+    moment a few nanoseconds before the beat is the beat (phase 0), not 1.0 on the wire."""
+    st = Status(period=0.25, last_beat_when=10.0)
+    for now in (10.0 - 1e-9, 10.0 - 1e-17, 10.0, 10.0 + 1e-9, 10.1, 9.9, 10.25 - 1e-6):
+        ph = st.phase(now)
+        assert 0.0 <= ph < 1.0 and float(np.float32(ph)) < 1.0, (now, ph)
+    assert st.phase(10.0 - 1e-9) == 0.0
+    assert abs(st.phase(10.1) - 0.4) < 1e-9 and abs(st.phase(9.9) - 0.6) < 1e-9

@@ -357,10 +357,27 @@ class Crop:
     logmel: np.ndarray
     target: np.ndarray
     mask: np.ndarray  # [n, 2] loss weights
+    tempo: np.ndarray | None = None   # [n] local annotated tempo (BPM; 0 = unknown), on request
+
+
+def local_tempo(beat_frames: np.ndarray, n: int) -> np.ndarray:
+    """[n] the annotated tempo (BPM) at each of ``n`` frames: from the interval between the
+    two beats around it, linearly between the intervals' midpoints, held beyond the first and
+    last (0 everywhere with fewer than two beats).
+
+    >>> local_tempo(np.array([0.0, 50.0, 100.0]), 3).tolist()
+    [120.0, 120.0, 120.0]
+    """
+    if len(beat_frames) < 2:
+        return np.zeros(n, np.float32)
+    ibi = np.diff(beat_frames)
+    mid = 0.5 * (beat_frames[1:] + beat_frames[:-1])
+    period = np.interp(np.arange(n, dtype=np.float64), mid, ibi)
+    return (60.0 * PARAMS.frame_rate / np.maximum(period, 1e-6)).astype(np.float32)
 
 
 def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool,
-          offbeat_weight: float = 1.0, beat_weight: float = 1.0) -> Crop:
+          offbeat_weight: float = 1.0, beat_weight: float = 1.0, tempo: bool = False) -> Crop:
     s = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))) if augment and rng.random() < 0.6 else 1.0
     src_len = int(np.ceil(n * s)) + 1
     T = tr.n_frames
@@ -393,7 +410,10 @@ def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool,
         offbeat_mask(mask, bf[keep], offbeat_weight)
     if beat_weight != 1.0:
         mask[tgt[:, 0] > 0, 0] *= beat_weight   # the beat frames and their neighbours
-    return Crop(lm.astype(np.float32), tgt, mask)
+    bpm = None
+    if tempo:   # the tempo after the time stretch, where the beat labels count
+        bpm = np.where(mask[:, 0] > 0, local_tempo(bf, n), 0.0).astype(np.float32)
+    return Crop(lm.astype(np.float32), tgt, mask, bpm)
 
 
 OFFBEAT_HALF_WIDTH = 3  # frames either side of the midpoint between two beats
@@ -468,7 +488,7 @@ class Sampler:
                  game_balance: float = 0.0, extra: list[Track] | None = None,
                  p_extra: float = 0.0, negatives: list[Track] | None = None,
                  p_negative: float = 0.0, offbeat_weight: float = 1.0,
-                 beat_weight: float = 1.0) -> None:
+                 beat_weight: float = 1.0, tempo_labels: bool = False) -> None:
         self.synth = synth
         self.levels = level_list(levels)
         self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}
@@ -478,6 +498,7 @@ class Sampler:
         self.p_charts = p_charts if charts else 0.0
         self.p_join = p_join
         self.loss_weights = (offbeat_weight, beat_weight)   # _crop's extra loss weights
+        self.tempo_labels = tempo_labels    # batches also give each frame's tempo
         # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
         # each drawn from with its share before the charts/synthetic choice; unused ones are
         # left out, so they cost no random draw and older runs' batches are unchanged
@@ -502,23 +523,32 @@ class Sampler:
         pool = self.by_level[lvl]
         return pool[int(rng.integers(len(pool)))]
 
-    def batch_at(self, step: int, progress: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def batch_at(self, step: int, progress: float) -> tuple[np.ndarray, ...]:
+        """(features [B, T, F], targets [B, T, 2], loss weights [B, T, 2]) of batch ``step``,
+        and with ``tempo_labels`` each frame's tempo [B, T] (BPM; 0 = unknown) as well."""
         rng = np.random.default_rng([self.seed, step, 17])
         n = self.crop
-        lms, tg, mk = [], [], []
+        lms, tg, mk, tp = [], [], [], []
         for _ in range(self.batch):
             if rng.random() < self.p_join:
                 cut = int(rng.integers(n // 4, 3 * n // 4))
-                a = _crop(rng, self._pick(rng, progress), cut, True, *self.loss_weights)
-                b = _crop(rng, self._pick(rng, progress), n - cut, True, *self.loss_weights)
+                a = _crop(rng, self._pick(rng, progress), cut, True, *self.loss_weights,
+                          self.tempo_labels)
+                b = _crop(rng, self._pick(rng, progress), n - cut, True, *self.loss_weights,
+                          self.tempo_labels)
                 c = Crop(np.concatenate([a.logmel, b.logmel]), np.concatenate([a.target, b.target]),
-                         np.concatenate([a.mask, b.mask]))
+                         np.concatenate([a.mask, b.mask]),
+                         np.concatenate([a.tempo, b.tempo]) if self.tempo_labels else None)
             else:
-                c = _crop(rng, self._pick(rng, progress), n, True, *self.loss_weights)
+                c = _crop(rng, self._pick(rng, progress), n, True, *self.loss_weights,
+                          self.tempo_labels)
             lms.append(_augment_levels(rng, c.logmel))
             tg.append(c.target)
             mk.append(c.mask)
+            tp.append(c.tempo)
         x = full_features_batch(np.stack(lms))
+        if self.tempo_labels:
+            return x, np.stack(tg), np.stack(mk), np.stack(tp)
         return x, np.stack(tg), np.stack(mk)
 
 

@@ -1,7 +1,9 @@
 """Causal beat/downbeat networks (torch, training side only; the daemon runs the ONNX export).
 
 ``BeatGRU``: per-frame input normalisation -> linear projection + ELU -> stacked GRU -> linear ->
-two logits (beat, downbeat). Strictly causal: frame ``k`` sees frames ``<= k`` only.
+two logits (beat, downbeat). Strictly causal: frame ``k`` sees frames ``<= k`` only. With
+``tempo_classes`` > 0 it also has a training-only tempo head (:func:`tempo_class`; multi-task
+training, ``export.train --tempo-loss``), which the ONNX export leaves out.
 
 ``BeatTCN``: the alternative that was measured against it (dilated causal convolutions, kernel 3,
 dilations 1..2^(L-1), residual); kept for ``export.compare_arch``.
@@ -9,6 +11,7 @@ dilations 1..2^(L-1), residual); kept for ``export.compare_arch``.
 from __future__ import annotations
 
 import torch
+import numpy as np
 from torch import nn
 import torch.nn.functional as F
 
@@ -16,9 +19,26 @@ import torch.nn.functional as F
 DEFAULT_CONFIG = {"arch": "gru", "n_in": 128, "proj": 64, "hidden": 96, "layers": 2, "dropout": 0.1}
 
 
+TEMPO_CLASSES = 32                   # log-spaced tempo classes of the training-only tempo head
+TEMPO_RANGE_BPM = (40.0, 250.0)      # their first and last centres
+
+
+def tempo_class(bpm: np.ndarray, n: int = TEMPO_CLASSES) -> np.ndarray:
+    """Nearest of ``n`` log-spaced tempo classes (centres from 40 to 250 BPM) of each tempo in
+    ``bpm``; -1 where the tempo is unknown (``bpm <= 0``).
+
+    >>> tempo_class(np.array([40.0, 250.0, 0.0])).tolist()
+    [0, 31, -1]
+    """
+    lo, hi = np.log2(TEMPO_RANGE_BPM[0]), np.log2(TEMPO_RANGE_BPM[1])
+    b = np.asarray(bpm, np.float64)
+    k = np.rint((np.log2(np.maximum(b, 1e-9)) - lo) / (hi - lo) * (n - 1))
+    return np.where(b > 0, np.clip(k, 0, n - 1), -1).astype(np.int64)
+
+
 class BeatGRU(nn.Module):
     def __init__(self, n_in: int = 128, proj: int = 64, hidden: int = 96, layers: int = 2,
-                 dropout: float = 0.1, **_: object) -> None:
+                 dropout: float = 0.1, tempo_classes: int = 0, **_: object) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_in))
         self.register_buffer("std", torch.ones(n_in))
@@ -26,14 +46,19 @@ class BeatGRU(nn.Module):
         self.gru = nn.GRU(proj, hidden, num_layers=layers, batch_first=True,
                           dropout=dropout if layers > 1 else 0.0)
         self.out = nn.Linear(hidden, 2)
+        self.tempo_out = nn.Linear(hidden, tempo_classes) if tempo_classes > 0 else None
         self.in_drop = nn.Dropout(dropout)
         self.hidden, self.layers = hidden, layers
+        self.tempo_logits: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None):
-        """x [B, T, n_in] -> logits [B, T, 2], h [layers, B, hidden]."""
+        """x [B, T, n_in] -> logits [B, T, 2], h [layers, B, hidden]. A model with a tempo
+        head also leaves that head's logits [B, T, tempo_classes] in ``self.tempo_logits``."""
         z = (x - self.mean) / self.std
         z = self.in_drop(F.elu(self.proj(z)))
         y, h = self.gru(z, h)
+        if self.tempo_out is not None:
+            self.tempo_logits = self.tempo_out(y)
         return self.out(y), h
 
 

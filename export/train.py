@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from export import asap as A
 from export import dataset as D
 from export.metrics import THRESHOLDS, beat_f_measure, causal_peaks
-from export.model import build_model, n_params
+from export.model import TEMPO_CLASSES, build_model, n_params, tempo_class
 from realtime.frontend import FrontendParams
 
 PARAMS = FrontendParams()
@@ -85,6 +85,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--beat-weight", type=float, default=1.0,
                     help="loss weight of the beat output at the annotated beats and their "
                          "neighbours (1 = none, model versions 1-26)")
+    ap.add_argument("--tempo-loss", type=float, default=0.0, metavar="L",
+                    help="multi-task training: a tempo head on the last GRU layer "
+                         "(export.model.tempo_class) learns each frame's annotated tempo, its "
+                         "cross-entropy times L added to the loss; the export leaves the head "
+                         "out (0 = none, model versions 1-28)")
     ap.add_argument("--val-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--val-max-frames", type=int, default=18000, help="cap per validation track")
@@ -117,6 +122,16 @@ def masked_bce(logits, target, mask, downbeat_weight: float = 1.0):
     if downbeat_weight != 1.0:
         loss = loss * loss.new_tensor([1.0, downbeat_weight])
     return (loss * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def tempo_ce(logits, bpm: np.ndarray):
+    """Mean cross-entropy of the tempo head's logits [B, T, C] against each frame's tempo
+    class (:func:`export.model.tempo_class`), over the frames whose tempo is known."""
+    cls = torch.from_numpy(tempo_class(bpm, logits.shape[-1]))
+    if not bool((cls >= 0).any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), cls.reshape(-1),
+                           ignore_index=-1)
 
 
 @torch.no_grad()
@@ -211,7 +226,7 @@ def main(argv=None) -> dict:
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
         "offbeat_weight": a.offbeat_weight, "beat_weight": a.beat_weight,
-        "synth_levels": levels,
+        "tempo_loss": a.tempo_loss, "synth_levels": levels,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
@@ -221,10 +236,13 @@ def main(argv=None) -> dict:
                         p_charts=a.p_charts if chart_train else 0.0, levels=levels,
                         game_balance=a.game_balance, extra=asap_train, p_extra=a.asap,
                         negatives=negatives, p_negative=a.no_beat,
-                        offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight)
+                        offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight,
+                        tempo_labels=a.tempo_loss > 0)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}
+        if a.tempo_loss > 0:
+            cfg["tempo_classes"] = TEMPO_CLASSES
     else:  # --hidden = channels, --layers = dilated conv layers (dilations 1..2^(layers-1))
         cfg = {"arch": "tcn", "n_in": PARAMS.n_features, "channels": a.hidden, "layers": a.layers,
                "kernel": 3, "dropout": a.dropout}
@@ -247,7 +265,9 @@ def main(argv=None) -> dict:
             raise SystemExit(f"--init {a.init}: its network has proj {got[0]}, hidden {got[1]}, "
                              f"layers {got[2]}; this run asks for proj {a.proj}, hidden "
                              f"{a.hidden}, layers {a.layers}")
-        model.load_state_dict(init.state_dict())
+        missing, _ = model.load_state_dict(init.state_dict(), strict=False)
+        if any(not k.startswith("tempo_out.") for k in missing):
+            raise SystemExit(f"--init {a.init}: weights missing for {missing}")
         log(f"initialised from {a.init}")
     else:
         mean, std = feature_stats(sampler)
@@ -268,7 +288,8 @@ def main(argv=None) -> dict:
                  elapsed_min=round((time.time() - t_start) / 60, 2), val_seconds=round(time.time() - t0, 1))
         history.append({k: v[k] for k in ("step", "train_loss", "val_loss", "threshold", "f_measure", "elapsed_min")})
         log(f"val step {step}: loss {v['val_loss']:.4f} F {v['f_measure']} thr {v['threshold']} "
-            f"({v['val_seconds']} s)")
+            f"({v['val_seconds']} s)"
+            + (f"; train tempo cross-entropy {np.mean(recent_tempo):.3f}" if recent_tempo else ""))
         if v["score"] > best["score"]:
             best = {"score": v["score"], "step": step, "threshold": v["threshold"], "f_measure": v["f_measure"],
                     "val_loss": v["val_loss"]}
@@ -282,6 +303,7 @@ def main(argv=None) -> dict:
     except ImportError:
         bar = None
     recent: list[float] = []
+    recent_tempo: list[float] = []    # the tempo head's cross-entropy (--tempo-loss)
     model.train()
     stopped_early = False
     while step < a.steps:
@@ -289,12 +311,16 @@ def main(argv=None) -> dict:
             log(f"time budget of {a.budget_minutes} min reached at step {step}")
             stopped_early = True
             break
-        x, y, m = sampler.batch_at(step, step / a.steps)
+        x, y, m, *tempo = sampler.batch_at(step, step / a.steps)
         torch.manual_seed(a.seed + step)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a)
         logits, _ = model(torch.from_numpy(x))
         loss = masked_bce(logits, torch.from_numpy(y), torch.from_numpy(m), a.downbeat_weight)
+        if tempo:
+            ce = tempo_ce(model.tempo_logits, tempo[0])
+            loss = loss + a.tempo_loss * ce
+            recent_tempo.append(float(ce.detach())); recent_tempo = recent_tempo[-100:]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -294,6 +294,14 @@ def test_tiny_training_run(tmp_path, monkeypatch):
     assert "initialised from" in (tmp_path / "ft" / "train.log").read_text()
     with pytest.raises(SystemExit, match="hidden 16.*asks for.*hidden 24"):
         train.main(_tiny_run(tmp_path / "ft2", *init, "--hidden", "24"))
+    # --tempo-loss: a fine-tune with a training-only tempo head; the export leaves it out
+    mt = tmp_path / "mt"
+    train.main(_tiny_run(mt, "--init", str(out / "tiny.onnx"), "--steps", "2",
+                         "--val-every", "2", "--tempo-loss", "0.5"))
+    assert "train tempo cross-entropy" in (mt / "train.log").read_text()
+    ck = torch.load(mt / "best.pt", map_location="cpu", weights_only=False)
+    assert ck["config"]["tempo_classes"] > 0 and "tempo_out.weight" in ck["model"]
+    assert BeatNetwork(mt / "tiny.onnx").process_sequence(x).shape == (len(x), 2)
 
 
 def test_targets_and_peaks():

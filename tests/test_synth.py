@@ -168,3 +168,34 @@ def test_offbeat_and_beat_weights_weight_only_their_frames_of_the_beat_column():
     D.offbeat_mask(m, np.array([-22.0, 10.0, 60.0]), 2.0)
     assert np.flatnonzero(m[:, 0] == 2.0).tolist() == list(range(34, 39))
     assert m[:34].max() == 0.0 and m[34:, 1].min() == 1.0
+
+
+def test_tempo_labels_give_each_frame_its_stretched_tempo_and_leave_the_batches_unchanged():
+    """``--tempo-loss``: with tempo labels a batch also gives each frame's annotated tempo
+    after the crop's time stretch (120 BPM here, a beat every 50 frames, times the stretch
+    read from the targets' beat spacing), 0 where the labels do not count; features, targets
+    and loss weights are the batches without labels, so the control run is unchanged."""
+    from export import dataset as D
+    from export.model import TEMPO_CLASSES, tempo_class
+
+    synth = _fake_synth([0, 0])
+    seen_stretch = False
+    for p_join in (0.5, 0.0):       # joined crops too; tempo values checked on single crops
+        a = D.Sampler(synth, [], 7, 300, 8, levels=1, p_join=p_join)
+        t = D.Sampler(synth, [], 7, 300, 8, levels=1, p_join=p_join, tempo_labels=True)
+        for step in range(4):
+            (xa, ya, ma), (xt, yt, mt, bpm) = a.batch_at(step, 0.5), t.batch_at(step, 0.5)
+            np.testing.assert_array_equal(xa, xt)
+            np.testing.assert_array_equal(ya, yt)
+            np.testing.assert_array_equal(ma, mt)
+            assert bpm.shape == ya.shape[:2] and np.all(bpm[ma[..., 0] == 0] == 0)
+            if p_join:
+                continue
+            for y, b in zip(ya, bpm):
+                beats = np.flatnonzero(y[:, 0] == 1.0)   # rounded: the spacing within a frame
+                gap = (beats[-1] - beats[0]) / (len(beats) - 1)
+                np.testing.assert_allclose(b, 6000.0 / gap, rtol=0.02)
+                seen_stretch |= abs(gap - 50) >= 3
+    assert seen_stretch
+    assert tempo_class(np.array([120.0, 0.0, 1e4])).tolist()[1:] == [-1, TEMPO_CLASSES - 1]
+    assert D.local_tempo(np.array([10.0]), 5).tolist() == [0.0] * 5

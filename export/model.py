@@ -10,8 +10,8 @@ dilations 1..2^(L-1), residual); kept for ``export.compare_arch``.
 """
 from __future__ import annotations
 
-import torch
 import numpy as np
+import torch
 from torch import nn
 import torch.nn.functional as F
 
@@ -53,11 +53,12 @@ class BeatGRU(nn.Module):
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None):
         """x [B, T, n_in] -> logits [B, T, 2], h [layers, B, hidden]. A model with a tempo
-        head also leaves that head's logits [B, T, tempo_classes] in ``self.tempo_logits``."""
+        head, in training mode, also leaves that head's logits [B, T, tempo_classes] in
+        ``self.tempo_logits`` (for the loss; evaluation and export never need them)."""
         z = (x - self.mean) / self.std
         z = self.in_drop(F.elu(self.proj(z)))
         y, h = self.gru(z, h)
-        if self.tempo_out is not None:
+        if self.tempo_out is not None and self.training:
             self.tempo_logits = self.tempo_out(y)
         return self.out(y), h
 

@@ -193,6 +193,8 @@ def feature_stats(sampler: D.Sampler) -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv=None) -> dict:
     a = parse_args(argv)
+    if a.tempo_loss > 0 and a.arch != "gru":
+        raise SystemExit("--tempo-loss: the tempo head is built for --arch gru only")
     t_start = time.time()
     torch.set_num_threads(a.threads)
     out = Path(a.out)

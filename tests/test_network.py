@@ -302,6 +302,8 @@ def test_tiny_training_run(tmp_path, monkeypatch):
     ck = torch.load(mt / "best.pt", map_location="cpu", weights_only=False)
     assert ck["config"]["tempo_classes"] > 0 and "tempo_out.weight" in ck["model"]
     assert BeatNetwork(mt / "tiny.onnx").process_sequence(x).shape == (len(x), 2)
+    with pytest.raises(SystemExit, match="arch gru only"):
+        train.main(_tiny_run(tmp_path / "tcn", "--arch", "tcn", "--tempo-loss", "0.5"))
 
 
 def test_targets_and_peaks():

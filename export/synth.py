@@ -984,17 +984,28 @@ def recording_chain(rng, y: np.ndarray, level: int) -> tuple[np.ndarray, dict]:
 
 # ------------------------------------------------------------------------------------- tracks
 
-def generate_track(seed: int, level: int, duration: float = 30.0) -> SynthTrack:
-    """Render one synthetic track of the given curriculum level (deterministic in ``seed``)."""
+def generate_track(seed: int, level: int, duration: float = 30.0,
+                   grid: np.ndarray | None = None) -> SynthTrack:
+    """Render one synthetic track of the given curriculum level (deterministic in ``seed``).
+
+    ``grid``: the beat times to play (seconds, increasing; e.g. a tempo step for
+    ``bench/bench_tempo_step.py``) instead of a random tempo curve; the rest of the scene is drawn
+    as usual (without a grid, the track is exactly what it always was for that seed)."""
     rng = np.random.default_rng([seed, level, 7919])
     n = int(duration * SR)
     buf = Buffer(n)
-    lead = rng.uniform(0, 4) if rng.random() < 0.4 else rng.uniform(0, 0.5)
-    beats, info = beat_grid(rng, duration, lead)
+    if grid is None:
+        lead = rng.uniform(0, 4) if rng.random() < 0.4 else rng.uniform(0, 0.5)
+        beats, info = beat_grid(rng, duration, lead)
+    else:
+        beats = np.asarray(grid, np.float64)
+        lead = float(beats[0])
+        ibi = np.diff(beats)
+        info = {"bpm": 60.0 / float(ibi[0]), "tempo_mode": "grid", "bpm_end": 60.0 / float(ibi[-1])}
     meter = 3 if rng.random() < 0.3 else 4
     if level == 4:
         meter = 3 if rng.random() < 0.4 else 4
-        if rng.random() < 0.65:
+        if rng.random() < 0.65 and grid is None:
             beats, info = rubato_grid(rng, duration, lead, meter)
     first_pos = int(rng.integers(meter)) if rng.random() < 0.5 else 0
     swing = float(rng.uniform(0.1, 0.5)) if rng.random() < 0.25 else 0.0

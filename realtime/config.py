@@ -90,6 +90,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "silence": {
         "floor_db": Key(NUM, -50.0, _range(-140, 0)),
         "hysteresis_db": Key(NUM, 3.0, _range(0, 40)),
+        "instant_db": Key(NUM, 20.0, _range(0, 100)),
     },
     "osc": {
         "enabled": Key((bool,), True),

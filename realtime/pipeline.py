@@ -50,7 +50,7 @@ class Pipeline:
                                    config_mod.tempo_params(cfg, p.frame_rate))
         sil = cfg.section("silence")
         self.gate = SilenceGate(p.hop_length, p.sample_rate, floor_db=sil["floor_db"],
-                                hysteresis_db=sil["hysteresis_db"])
+                                hysteresis_db=sil["hysteresis_db"], instant_db=sil["instant_db"])
 
     def reset(self) -> None:
         """A new stream: every stage forgets the past."""

@@ -121,6 +121,33 @@ def test_gate_stops_beats_when_the_music_stops():
     assert len(est) > 8 and est.max() < 8.2
 
 
+def test_digital_silence_after_loud_music_stops_the_beats_at_once():
+    """Loud music (clicks over noise at -20 dBFS) stopped dead: the level smoother alone would
+    keep the gate open for about 0.6 s and let predicted beats out into the silence; a silent
+    hop closes it at once, so the last beat is one committed before the stop (at most the
+    tracker's look-ahead past it)."""
+    y, truth = click_audio(120.0, 8.25, level=1.0)   # the next beat would be 0.25 s after the stop
+    y += (0.1 * np.random.default_rng(3).standard_normal(len(y))).astype(np.float32)
+    stop = len(y) / SR
+    est = analyze_signal(np.concatenate([y, np.zeros(6 * SR, np.float32)]), FluxStandIn()).times
+    assert len(est) > 8
+    assert est.max() <= stop + TrackerParams().lookahead_ms * 1e-3
+    # the smoother alone (a hop never counts as digital silence) lets beats into the silence
+    from realtime import analyze as A
+    from realtime.tracker import SilenceGate
+
+    class SmoothOnly(SilenceGate):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k, instant_db=math.inf)
+    real, A.SilenceGate = A.SilenceGate, SmoothOnly
+    try:
+        late = analyze_signal(np.concatenate([y, np.zeros(6 * SR, np.float32)]),
+                              FluxStandIn()).times
+    finally:
+        A.SilenceGate = real
+    assert late.max() > stop + 0.2
+
+
 def test_analyze_file_and_writers(tmp_path):
     y, truth = click_audio(100.0, 10.0)
     wav = tmp_path / "clicks.flac"

@@ -6,7 +6,7 @@ import pytest
 
 from realtime.evaluate import time_to_lock
 from realtime.frontend import FrontendParams
-from realtime.tracker import BeatEvent, BeatTracker, TrackerParams, TrackerState
+from realtime.tracker import BeatEvent, BeatTracker, SilenceGate, TrackerParams, TrackerState
 
 FP = FrontendParams()
 FPS = FP.frame_rate
@@ -351,6 +351,24 @@ def test_silence_gate_mutes_beats():
     active[500:] = False
     events, _ = run(BeatTracker(), beat, down, active)
     assert events and max(e.time for e in events) < 5.1
+
+
+def test_silence_gate_closes_at_once_on_digital_silence_and_smoothly_on_a_noise_floor():
+    hop = 441
+    loud = np.full((50, hop), 0.2, np.float32)            # -14 dBFS
+    g = SilenceGate(hop, 44100)
+    out = np.zeros(200, bool)
+    g.process_hops(np.concatenate([loud, np.zeros((150, hop), np.float32)]), out)
+    assert out[:50].all() and not out[50:].any()           # the first silent hop closes it
+    g.reset()
+    floor = (10 ** (-60 / 20) * np.random.default_rng(0).standard_normal((150, hop))).astype(
+        np.float32)                                         # -60 dBFS: above the instant level
+    g.process_hops(np.concatenate([loud, floor]), out)
+    closed = int(np.argmin(out[50:]))
+    assert out[50:55].all() and 0.3 < closed / 100 < 1.0   # the smoother's decay, as before
+    assert not out[50 + closed:].any()
+    g.process_hops(np.concatenate([loud[:20], np.zeros((5, hop), np.float32), loud[:20]]), out)
+    assert out[:20].all() and not out[20:25].any() and out[25:45].all()   # and opens again
 
 
 def test_holds_through_a_break_then_gets_lost():

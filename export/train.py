@@ -64,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--game-balance", type=float, default=0.0,
                     help="0 = chart crops in proportion to length; 1 = every rhythm game equally "
                          "often (FNF, StepMania, Clone Hero); between: a mix")
+    ap.add_argument("--tempo-balance", type=float, default=0.0, metavar="B",
+                    help="0 = chart crops by length (and --game-balance); B > 0 divides each "
+                         "track's share by its tempo band's share to the power B (1: every band "
+                         "of export.dataset.TEMPO_BANDS_BPM equally often)")
     ap.add_argument("--asap", type=float, default=0.0, metavar="P",
                     help="share of crops from rendered ASAP classical piano performances "
                          "(export/asap.py; 0 = none, model versions 1-6); the rest are split "
@@ -228,7 +232,7 @@ def main(argv=None) -> dict:
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
         "offbeat_weight": a.offbeat_weight, "beat_weight": a.beat_weight,
-        "tempo_loss": a.tempo_loss, "synth_levels": levels,
+        "tempo_loss": a.tempo_loss, "tempo_balance": a.tempo_balance, "synth_levels": levels,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
@@ -239,7 +243,7 @@ def main(argv=None) -> dict:
                         game_balance=a.game_balance, extra=asap_train, p_extra=a.asap,
                         negatives=negatives, p_negative=a.no_beat,
                         offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight,
-                        tempo_labels=a.tempo_loss > 0)
+                        tempo_labels=a.tempo_loss > 0, tempo_balance=a.tempo_balance)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -207,3 +207,25 @@ def test_chart_weights_balance_the_games():
     p1 = chart_weights(tracks, 1.0)
     np.testing.assert_allclose(p1, [1 / 6, 1 / 6, 1 / 3, 1 / 3])
     np.testing.assert_allclose(chart_weights(tracks, 0.5), (p0 + p1) / 2)
+
+
+def test_chart_weights_balance_the_tempo_bands():
+    """tempo_balance 0 leaves the weights as they were; 1 draws every tempo band equally often
+    (in proportion to length within a band); 0.5 lies between."""
+    import numpy as np
+
+    from export.dataset import PARAMS, Track, chart_weights, tempo_band
+
+    def track(src, frames, bpm):
+        beats = np.arange(0.0, frames, 60.0 * PARAMS.frame_rate / bpm)
+        return Track(src, src, np.zeros((frames, 4), np.float32), beats,
+                     np.zeros(len(beats), bool), False, False)
+    tracks = [track("fnf_a", 8000, 190.0), track("fnf_b", 8000, 150.0),
+              track("stepmania_c", 3000, 160.0), track("clonehero_d", 1000, 85.0)]
+    assert [tempo_band(t) for t in tracks] == [4, 3, 3, 0]
+    np.testing.assert_allclose(chart_weights(tracks, 0.0, 0.0), chart_weights(tracks, 0.0))
+    p1 = chart_weights(tracks, 0.0, 1.0)
+    np.testing.assert_allclose(p1, [1 / 3, 8 / 33, 3 / 33, 1 / 3])
+    p5 = chart_weights(tracks, 0.0, 0.5)
+    assert p5[3] > chart_weights(tracks, 0.0)[3] and p5[3] < p1[3]
+    np.testing.assert_allclose(p5.sum(), 1.0)

@@ -112,22 +112,12 @@ def main(argv=None) -> int:
 def peer_beats(peer: str, sigs: dict[str, np.ndarray], seconds: float) -> dict[str, np.ndarray]:
     """Beat times of reference tracker ``peer`` on each signal, through ``compare_peers``'
     batch runner (one process, a fresh estimator per signal, cached)."""
-    import soundfile as sf
-
-    from compare_peers import CACHE, cache_batch, peer_run
+    from compare_peers import peer_beats_on_signals
     from export.synth import SR
 
+    named = {sig: (sig.replace(" ", "_").replace("#", "") + ".wav", y) for sig, y in sigs.items()}
     folder = ROOT / ".cache" / "false_beats" / f"false_beats-{seconds:g}s"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for sig, y in sigs.items():
-        paths[sig] = folder / (sig.replace(" ", "_").replace("#", "") + ".wav")
-        if not paths[sig].is_file():
-            sf.write(paths[sig], np.clip(y, -1.0, 1.0), SR, subtype="PCM_16")
-    if cache_batch(peer, list(paths.values()), CACHE) != 0:
-        raise RuntimeError(f"{peer} failed (install the peers: "
-                           "cd ../shared/peers && bash INSTALL.sh)")
-    return {sig: peer_run(peer, p, CACHE)[0] for sig, p in paths.items()}
+    return peer_beats_on_signals(peer, named, folder, SR)
 
 
 if __name__ == "__main__":

@@ -132,23 +132,11 @@ def main(argv=None) -> int:
 
 def peer_beats(peer: str, sigs: dict) -> dict:
     """Beat times of reference tracker ``peer`` on each signal (one process, cached)."""
-    import soundfile as sf
+    from compare_peers import peer_beats_on_signals
 
-    from compare_peers import CACHE, cache_batch, peer_run
-
-    folder = ROOT / ".cache" / "tempo_step" / "signals"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for key, (y, _, _) in sigs.items():
-        direction, level, seed = key
-        name = f"step_{direction.replace(' -> ', 'to')}_L{level}_s{seed}.wav"
-        paths[key] = folder / name
-        if not paths[key].is_file():
-            sf.write(paths[key], np.clip(y, -1.0, 1.0), SR, subtype="PCM_16")
-    if cache_batch(peer, list(paths.values()), CACHE) != 0:
-        raise RuntimeError(f"{peer} failed (install the peers: "
-                           "cd ../shared/peers && bash INSTALL.sh)")
-    return {key: peer_run(peer, p, CACHE)[0] for key, p in paths.items()}
+    named = {key: (f"step_{key[0].replace(' -> ', 'to')}_L{key[1]}_s{key[2]}.wav", y)
+             for key, (y, _, _) in sigs.items()}
+    return peer_beats_on_signals(peer, named, ROOT / ".cache" / "tempo_step" / "signals", SR)
 
 
 if __name__ == "__main__":

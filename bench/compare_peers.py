@@ -131,6 +131,25 @@ def cache_batch(name: str, files, cache: Path = CACHE) -> int:
                           env=env).returncode
 
 
+def peer_beats_on_signals(name: str, signals: dict, folder: Path, sample_rate: int,
+                          cache: Path = CACHE) -> dict:
+    """Beat times of peer ``name`` on in-memory signals: ``signals`` maps a key to (file name,
+    mono samples); each is written once as 16-bit WAV under ``folder`` and run in one batch
+    (cached like the dev files). Returns key -> beat times."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for key, (fname, y) in signals.items():
+        paths[key] = folder / fname
+        if not paths[key].is_file():
+            sf.write(paths[key], np.clip(y, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    if cache_batch(name, list(paths.values()), cache) != 0:
+        raise RuntimeError(f"{name} failed (install the peers: "
+                           "cd ../shared/peers && bash INSTALL.sh)")
+    return {key: peer_run(name, p, cache)[0] for key, p in paths.items()}
+
+
 def peer_predictor(name: str, cache: Path = CACHE):
     """A predictor for :func:`realtime.evaluate.evaluate_dirs` that returns the peer's beats."""
     from realtime.evaluate import Prediction

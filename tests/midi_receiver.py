@@ -28,6 +28,9 @@ def main() -> int:
     port = mido.open_input(name, virtual=True, client_name="midisink", callback=on_msg)
     print("READY", flush=True)
     wait_for_term(600)
+    # messages sent just before the signal (a sender's Stop at its shutdown) may still be on
+    # their way through the JACK cycle and the callback thread: let them land
+    time.sleep(0.3)
     with open(out, "w") as f:       # results first, then leave the JACK graph cleanly
         json.dump(list(got), f)
     port.close()

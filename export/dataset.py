@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from realtime.evaluate import tempo_from_beats
 from realtime.frontend import Frontend, FrontendParams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -496,10 +497,8 @@ TEMPO_BANDS_BPM = (90.0, 107.5, 140.0, 180.0)
 def tempo_band(track: Track) -> int:
     """Index of a track's median annotated tempo among :data:`TEMPO_BANDS_BPM` (0: 90 BPM or
     slower .. 4: above 180 BPM; 2 without beats)."""
-    if len(track.beat_frames) < 2:
-        return 2
-    bpm = 60.0 * PARAMS.frame_rate / float(np.median(np.diff(track.beat_frames)))
-    return int(np.searchsorted(TEMPO_BANDS_BPM, bpm))
+    bpm = tempo_from_beats(PARAMS.frame_time(track.beat_frames))
+    return int(np.searchsorted(TEMPO_BANDS_BPM, bpm)) if bpm > 0 else 2
 
 
 class Sampler:

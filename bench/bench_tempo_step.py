@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from common import machine
 from export.synth import SR, generate_track
 from realtime.analyze import analyze_signal, load_network
-from realtime.evaluate import time_to_lock
+from realtime.evaluate import tempo_from_beats, time_to_lock
 
 START_S, STEP_S, MUSIC_S, QUIET_S = 0.5, 15.0, 30.0, 10.0
 NOISE_DBFS = -60.0
@@ -66,7 +66,7 @@ def score(times: np.ndarray, bpms: np.ndarray | None, grid: np.ndarray) -> dict:
     before, after = ref[ref < STEP_S], ref[ref >= STEP_S]   # the new tempo's first beat >= STEP_S
     late = (times > MUSIC_S - 5.0) & (times < MUSIC_S)
     if bpms is None:
-        bpm = 60.0 / float(np.median(np.diff(times[late]))) if late.sum() > 2 else float("nan")
+        bpm = tempo_from_beats(times[late])
     else:
         bpm = float(np.median(bpms[late])) if late.any() else float("nan")
     return {"lock": time_to_lock(times[times < after[0] - 0.3], before),
@@ -124,9 +124,9 @@ def main(argv=None) -> int:
           "beats 0.1-1 s into the silence | beats in the 9 s after | "
           "beats in 10 s of -60 dBFS noise |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    target = {direction: bpm_b for (direction, _, _), (_, _, bpm_b) in sigs.items()}
     for (name, direction, level), rows in results.items():
-        target = float(direction.split("-> ")[1])
-        print(f"| {name} | {direction} | {level} | {summary(rows, target)} |")
+        print(f"| {name} | {direction} | {level} | {summary(rows, target[direction])} |")
     return 0
 
 

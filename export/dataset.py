@@ -15,7 +15,10 @@ Augmentation (training crops only), all in the feature domain:
 * added noise: approximate -- a noise floor added to the mel magnitudes (magnitudes do not add
   exactly for incoherent signals);
 * time stretch: linear interpolation of log-mel frames at a rate ``s`` in [0.8, 1.25] with the
-  beat positions scaled by ``1/s`` (tempo changes, timbre is kept);
+  beat positions scaled by ``1/s`` (tempo changes, timbre is kept); with ``tempo_stretch`` > 0,
+  that share of chart crops is instead stretched to a tempo drawn log-uniformly from
+  :data:`STRETCH_BPM` (rate clipped to :data:`STRETCH_RATE`), so slow tempos, rare in the
+  charts, are seen as often as fast ones (the hop-size augmentation of Böck et al. 2019);
 * song changes: some crops join two tracks mid-crop (the daemon hears playlists).
 
 Never reads /work/shared/data/dev; tracks matching /work/shared/data/heldout.md are skipped.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cached_property
 import re
 import zlib
 from collections.abc import Sequence
@@ -63,6 +67,11 @@ class Track:
     @property
     def n_frames(self) -> int:
         return self.logmel.shape[0]
+
+    @cached_property
+    def tempo(self) -> float:
+        """Median annotated tempo (BPM; 0 without beats)."""
+        return tempo_from_beats(PARAMS.frame_time(self.beat_frames))
 
 
 # ----------------------------------------------------------------------------------- features
@@ -377,9 +386,28 @@ def local_tempo(beat_frames: np.ndarray, n: int) -> np.ndarray:
     return (60.0 * PARAMS.frame_rate / np.maximum(period, 1e-6)).astype(np.float32)
 
 
+STRETCH_BPM = (60.0, 200.0)     # tempo range of the tempo-stretched chart crops
+STRETCH_RATE = (0.5, 1.6)       # limits of their stretch rate (source frames per frame)
+
+
+def _stretch_rate(rng: np.random.Generator, tr: Track, augment: bool,
+                  tempo_stretch: float) -> float:
+    """Source frames per output frame of a crop: 1 unaugmented; else, for a chart track and with
+    probability ``tempo_stretch``, the rate that moves its tempo to one drawn log-uniformly from
+    :data:`STRETCH_BPM`; else a rate in [0.8, 1.25] (60 % of crops). The extra draw is made only
+    when ``tempo_stretch`` > 0, so runs without it get the same batches as before."""
+    if not augment:
+        return 1.0
+    if tempo_stretch > 0 and not tr.exact and tr.tempo > 0 and rng.random() < tempo_stretch:
+        target = np.exp(rng.uniform(np.log(STRETCH_BPM[0]), np.log(STRETCH_BPM[1])))
+        return float(np.clip(target / tr.tempo, *STRETCH_RATE))
+    return float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))) if rng.random() < 0.6 else 1.0
+
+
 def _crop(rng: np.random.Generator, tr: Track, n: int, augment: bool,
-          offbeat_weight: float = 1.0, beat_weight: float = 1.0, tempo: bool = False) -> Crop:
-    s = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))) if augment and rng.random() < 0.6 else 1.0
+          offbeat_weight: float = 1.0, beat_weight: float = 1.0, tempo: bool = False,
+          tempo_stretch: float = 0.0) -> Crop:
+    s = _stretch_rate(rng, tr, augment, tempo_stretch)
     src_len = int(np.ceil(n * s)) + 1
     T = tr.n_frames
     if T > src_len:
@@ -497,8 +525,7 @@ TEMPO_BANDS_BPM = (90.0, 107.5, 140.0, 180.0)
 def tempo_band(track: Track) -> int:
     """Index of a track's median annotated tempo among :data:`TEMPO_BANDS_BPM` (0: 90 BPM or
     slower .. 4: above 180 BPM; 2 without beats)."""
-    bpm = tempo_from_beats(PARAMS.frame_time(track.beat_frames))
-    return int(np.searchsorted(TEMPO_BANDS_BPM, bpm)) if bpm > 0 else 2
+    return int(np.searchsorted(TEMPO_BANDS_BPM, track.tempo)) if track.tempo > 0 else 2
 
 
 class Sampler:
@@ -511,7 +538,7 @@ class Sampler:
                  p_extra: float = 0.0, negatives: list[Track] | None = None,
                  p_negative: float = 0.0, offbeat_weight: float = 1.0,
                  beat_weight: float = 1.0, tempo_labels: bool = False,
-                 tempo_balance: float = 0.0) -> None:
+                 tempo_balance: float = 0.0, tempo_stretch: float = 0.0) -> None:
         self.synth = synth
         self.levels = level_list(levels)
         self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}
@@ -522,6 +549,7 @@ class Sampler:
         self.p_join = p_join
         self.loss_weights = (offbeat_weight, beat_weight)   # _crop's extra loss weights
         self.tempo_labels = tempo_labels    # batches also give each frame's tempo
+        self.tempo_stretch = tempo_stretch  # share of chart crops stretched to a random tempo
         # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
         # each drawn from with its share before the charts/synthetic choice; unused ones are
         # left out, so they cost no random draw and older runs' batches are unchanged
@@ -556,15 +584,15 @@ class Sampler:
             if rng.random() < self.p_join:
                 cut = int(rng.integers(n // 4, 3 * n // 4))
                 a = _crop(rng, self._pick(rng, progress), cut, True, *self.loss_weights,
-                          self.tempo_labels)
+                          self.tempo_labels, self.tempo_stretch)
                 b = _crop(rng, self._pick(rng, progress), n - cut, True, *self.loss_weights,
-                          self.tempo_labels)
+                          self.tempo_labels, self.tempo_stretch)
                 c = Crop(np.concatenate([a.logmel, b.logmel]), np.concatenate([a.target, b.target]),
                          np.concatenate([a.mask, b.mask]),
                          np.concatenate([a.tempo, b.tempo]) if self.tempo_labels else None)
             else:
                 c = _crop(rng, self._pick(rng, progress), n, True, *self.loss_weights,
-                          self.tempo_labels)
+                          self.tempo_labels, self.tempo_stretch)
             lms.append(_augment_levels(rng, c.logmel))
             tg.append(c.target)
             mk.append(c.mask)

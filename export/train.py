@@ -68,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="0 = chart crops by length (and --game-balance); B > 0 divides each "
                          "track's share by its tempo band's share to the power B (1: every band "
                          "of export.dataset.TEMPO_BANDS_BPM equally often)")
+    ap.add_argument("--tempo-stretch", type=float, default=0.0, metavar="P",
+                    help="share of chart crops time-stretched to a tempo drawn log-uniformly "
+                         "from export.dataset.STRETCH_BPM (0 = none: the usual 0.8-1.25 stretch)")
     ap.add_argument("--asap", type=float, default=0.0, metavar="P",
                     help="share of crops from rendered ASAP classical piano performances "
                          "(export/asap.py; 0 = none, model versions 1-6); the rest are split "
@@ -232,7 +235,8 @@ def main(argv=None) -> dict:
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
         "offbeat_weight": a.offbeat_weight, "beat_weight": a.beat_weight,
-        "tempo_loss": a.tempo_loss, "tempo_balance": a.tempo_balance, "synth_levels": levels,
+        "tempo_loss": a.tempo_loss, "tempo_balance": a.tempo_balance,
+        "tempo_stretch": a.tempo_stretch, "synth_levels": levels,
     }
     log(f"data: {json.dumps(summary)}")
     if not synth and not chart_train:
@@ -243,7 +247,8 @@ def main(argv=None) -> dict:
                         game_balance=a.game_balance, extra=asap_train, p_extra=a.asap,
                         negatives=negatives, p_negative=a.no_beat,
                         offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight,
-                        tempo_labels=a.tempo_loss > 0, tempo_balance=a.tempo_balance)
+                        tempo_labels=a.tempo_loss > 0, tempo_balance=a.tempo_balance,
+                        tempo_stretch=a.tempo_stretch)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -229,3 +229,39 @@ def test_chart_weights_balance_the_tempo_bands():
     p5 = chart_weights(tracks, 0.0, 0.5)
     assert p5[3] > chart_weights(tracks, 0.0)[3] and p5[3] < p1[3]
     np.testing.assert_allclose(p5.sum(), 1.0)
+
+
+def test_tempo_stretch_moves_chart_crops_over_the_whole_tempo_range():
+    """With tempo_stretch 1 every chart crop of a 180 BPM track is played at a tempo drawn from
+    STRETCH_BPM (rate-limited), so half of them land below 107.5 BPM; with 0 the crops stay
+    within the usual 0.8-1.25 stretch and the batches are the same as without the option."""
+    import numpy as np
+
+    from export.dataset import PARAMS, STRETCH_RATE, Sampler, Track, tempo_from_beats
+
+    fr = PARAMS.frame_rate
+    beats = np.arange(0.0, 12000, 60.0 * fr / 180.0)
+    logmel = np.random.default_rng(1).random((12000, PARAMS.n_mels)).astype(np.float32)
+    chart = Track("fnf_x", "fnf_x", logmel, beats, np.zeros(len(beats), bool), False, False)
+    assert abs(chart.tempo - 180.0) < 0.5
+
+    def tempos(stretch):
+        s = Sampler([], [chart], seed=3, crop=800, batch=8, p_charts=1.0, p_join=0.0,
+                    tempo_stretch=stretch)
+        out = []
+        for i in range(12):
+            _, tgt, mask = s.batch_at(i, 0.5)
+            for t, m in zip(tgt, mask):
+                peaks = np.flatnonzero((t[:, 0] == 1.0) & (m[:, 0] > 0))
+                out.append(tempo_from_beats(peaks / fr))
+        return np.array(out)
+
+    plain, stretched = tempos(0.0), tempos(1.0)
+    assert plain.min() > 180 * 0.8 - 1 and plain.max() < 180 * 1.25 + 1
+    assert stretched.min() >= 180 * STRETCH_RATE[0] - 1 and stretched.max() <= 200.0 + 1
+    assert 0.35 < np.mean(stretched < 107.5) < 0.75
+    a = Sampler([], [chart], seed=3, crop=800, batch=4, p_charts=1.0).batch_at(5, 0.5)
+    b = Sampler([], [chart], seed=3, crop=800, batch=4, p_charts=1.0,
+                tempo_stretch=0.0).batch_at(5, 0.5)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)

@@ -290,6 +290,32 @@ def _chart_one(args) -> tuple[str, str | None]:
     return str(path), None
 
 
+def chart_splits(tracks: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Split of each chart track ``(source, title, id)``: "train", "val" or "none".
+
+    A track goes to "val" when the CRC32 of its normalised title (or ``source/id`` without a title)
+    falls below 12 of 100, so duplicate charts of one song stay on one side. A "val" track whose
+    title extends, or is extended by, the title of a "train" track of the same source (at least 5
+    characters: "faucet" / "faucet-(hq)", "atelophobia" / "atelophobia-b", a song and its mix)
+    is a variant of a training song; it becomes "none", in neither split, so validation never
+    scores a song the network was trained on and the training set stays as it was.
+
+    >>> chart_splits([("fnf_a", "faucet", "faucet"), ("fnf_a", "faucet-(hq)", "faucet_hq")])
+    ['train', 'none']
+    """
+    keys = [_norm(title) or f"{src}/{tid}" for src, title, tid in tracks]
+    splits = ["val" if zlib.crc32(k.encode()) % 100 < 12 else "train" for k in keys]
+    train_keys: dict[str, list[str]] = {}
+    for (src, _, _), k, sp in zip(tracks, keys, splits):
+        if sp == "train":
+            train_keys.setdefault(src, []).append(k)
+    for i, ((src, _, _), k) in enumerate(zip(tracks, keys)):
+        if splits[i] == "val" and any(min(len(k), len(t)) >= 5 and (k.startswith(t) or t.startswith(k))
+                                      for t in train_keys.get(src, [])):
+            splits[i] = "none"
+    return splits
+
+
 def chart_tracks(root: Path = CHARTS_DIR, workers: int = 2, progress: bool = True,
                  log=print) -> list[Track]:
     """Every readable, non-held-out chart track under ``root/<source>/manifest.json``."""
@@ -321,8 +347,9 @@ def chart_tracks(root: Path = CHARTS_DIR, workers: int = 2, progress: bool = Tru
     if not jobs:
         return []
     res = map_jobs(_chart_one, jobs, workers, "chart features", progress)
+    splits = chart_splits([(src, str(tr.get("title") or ""), tr["id"]) for src, tr, _, _ in metas])
     out = []
-    for (path, err), (src, tr, beats, audio) in zip(res, metas):
+    for (path, err), (src, tr, beats, audio), split in zip(res, metas, splits):
         if err:
             log(f"[data] unreadable: {err}")
             continue
@@ -330,9 +357,6 @@ def chart_tracks(root: Path = CHARTS_DIR, workers: int = 2, progress: bool = Tru
         if t.size < 8:
             continue
         lm = np.load(path)["logmel"]
-        # split by song title so duplicate charts of one song stay on one side
-        key = _norm(str(tr.get("title") or "")) or f"{src}/{tr['id']}"
-        split = "val" if zlib.crc32(key.encode()) % 100 < 12 else "train"
         out.append(Track(f"{src}/{tr['id']}", src, lm, PARAMS.time_to_frame(t), bib == 1, has_db,
                          False, -1, split, {"licence": tr.get("license", tr.get("licence", "")),
                                                     "audio": str(audio)}))

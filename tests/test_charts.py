@@ -265,3 +265,19 @@ def test_tempo_stretch_moves_chart_crops_over_the_whole_tempo_range():
                 tempo_stretch=0.0).batch_at(5, 0.5)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+def test_chart_splits_keep_variants_of_training_songs_out_of_validation():
+    """A song's "-(hq)" copy, b-side or mix in the validation split while the song itself trains is
+    scored in neither split; the training split and unrelated titles keep their CRC32 split."""
+    import zlib
+
+    from export.dataset import chart_splits
+
+    def crc_split(key):
+        return "val" if zlib.crc32(key.encode()) % 100 < 12 else "train"
+    assert crc_split("faucet") == "train" and crc_split("faucethq") == "val"
+    tracks = [("fnf_a", "faucet", "faucet"), ("fnf_a", "faucet-(hq)", "faucet_hq"),
+              ("fnf_b", "faucet (hq)", "faucet_hq"),  # other source: not a variant
+              ("fnf_a", "", "untitled")]
+    assert chart_splits(tracks) == ["train", "none", "val", crc_split("fnf_a/untitled")]

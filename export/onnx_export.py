@@ -215,25 +215,35 @@ def state_spec(w: dict | list[dict]) -> list[dict]:
             for p, x in encoders for i in range(len(x["gru"]))]
 
 
+def _body(w: dict | list[dict], streaming: bool) -> tuple[list, list]:
+    """Nodes and initialisers of every member network, their output heads (and the music
+    branch), and the mean over members: what both graphs share. Streaming graphs work on
+    [T, H] frames with explicit states; sequence graphs on [1, T, H] with zero initial states."""
+    nodes: list = []
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    music = n_outputs(w) == 3
+    for p, x_w in _members(w):
+        last = _layer_outputs(x_w, p)[-1]
+        to_frames = (helper.make_node("Reshape", [last, p + "shape_T_H"], [p + "z0"])  # [T, H]
+                     if streaming else
+                     helper.make_node("Transpose", [last], [p + "z0"], perm=[1, 0, 2]))  # [1, T, H]
+        nodes += (_encoder_nodes(p, x_w, streaming=streaming) + [to_frames]
+                  + _output_nodes(p, "bd" if music else ""))
+        if music:
+            nodes += _music_nodes(x_w, streaming=streaming)
+        inits += _common_inits(x_w, p)
+        if streaming:
+            inits += _shape_inits(x_w, p)
+            if "music_gru" in x_w:
+                inits += _shape_inits(x_w["music_gru"], MUSIC_BRANCH)
+    return nodes + _mean_nodes(_members(w)), inits
+
+
 def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
     """``features`` [T, F] + states -> ``activations`` [T, C] + states: T >= 1 frames per call
     (the daemon passes every frame that arrived since it last woke; T = 1 is frame by frame)."""
-    members = _members(w)
-    F = members[0][1]["n_in"]
-    nodes: list = []
-    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
-    for p, x_w in members:
-        music = n_outputs(w) == 3
-        nodes += _encoder_nodes(p, x_w, streaming=True) + [
-            helper.make_node("Reshape", [_layer_outputs(x_w, p)[-1], p + "shape_T_H"],
-                             [p + "z0"]),      # [T, H]
-        ] + _output_nodes(p, "bd" if music else "")
-        if music:
-            nodes += _music_nodes(x_w, streaming=True)
-        inits += _common_inits(x_w, p) + _shape_inits(x_w, p)
-        if "music_gru" in x_w:
-            inits += _shape_inits(x_w["music_gru"], MUSIC_BRANCH)
-    nodes += _mean_nodes(members)
+    F = _members(w)[0][1]["n_in"]
+    nodes, inits = _body(w, streaming=True)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["T", F])]
     outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT, ["T", n_outputs(w)])]
     for s in state_spec(w):
@@ -243,20 +253,9 @@ def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:
 
 
 def sequence_graph(w: dict | list[dict]) -> onnx.GraphProto:
-    members = _members(w)
-    F = members[0][1]["n_in"]
-    nodes: list = []
-    inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
-    for p, x_w in members:
-        music = n_outputs(w) == 3
-        nodes += _encoder_nodes(p, x_w, streaming=False) + [
-            helper.make_node("Transpose", [_layer_outputs(x_w, p)[-1]], [p + "z0"],
-                             perm=[1, 0, 2]),  # [1, T, H]
-        ] + _output_nodes(p, "bd" if music else "")
-        if music:
-            nodes += _music_nodes(x_w, streaming=False)
-        inits += _common_inits(x_w, p)
-    nodes += _mean_nodes(members)
+    """``features`` [1, T, F] -> ``activations`` [1, T, C] from zero states (whole files)."""
+    F = _members(w)[0][1]["n_in"]
+    nodes, inits = _body(w, streaming=False)
     inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, "T", F])]
     outputs = [helper.make_tensor_value_info("activations", TensorProto.FLOAT,
                                              [1, "T", n_outputs(w)])]

@@ -309,9 +309,10 @@ def chart_splits(tracks: Sequence[tuple[str, str, str]]) -> list[str]:
     for (src, _, _), k, sp in zip(tracks, keys, splits):
         if sp == "train":
             train_keys.setdefault(src, []).append(k)
+    def variant(a: str, b: str) -> bool:
+        return min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a))
     for i, ((src, _, _), k) in enumerate(zip(tracks, keys)):
-        if splits[i] == "val" and any(min(len(k), len(t)) >= 5 and (k.startswith(t) or t.startswith(k))
-                                      for t in train_keys.get(src, [])):
+        if splits[i] == "val" and any(variant(k, t) for t in train_keys.get(src, [])):
             splits[i] = "none"
     return splits
 

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cached_property
 import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from multiprocessing import Pool
 from pathlib import Path
 

@@ -222,7 +222,8 @@ def _body(w: dict | list[dict], streaming: bool) -> tuple[list, list]:
     nodes: list = []
     inits = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     music = n_outputs(w) == 3
-    for p, x_w in _members(w):
+    members = _members(w)
+    for p, x_w in members:
         last = _layer_outputs(x_w, p)[-1]
         to_frames = (helper.make_node("Reshape", [last, p + "shape_T_H"], [p + "z0"])  # [T, H]
                      if streaming else
@@ -236,7 +237,7 @@ def _body(w: dict | list[dict], streaming: bool) -> tuple[list, list]:
             inits += _shape_inits(x_w, p)
             if "music_gru" in x_w:
                 inits += _shape_inits(x_w["music_gru"], MUSIC_BRANCH)
-    return nodes + _mean_nodes(_members(w)), inits
+    return nodes + _mean_nodes(members), inits
 
 
 def streaming_graph(w: dict | list[dict]) -> onnx.GraphProto:

@@ -563,7 +563,8 @@ class Sampler:
                  p_extra: float = 0.0, negatives: list[Track] | None = None,
                  p_negative: float = 0.0, offbeat_weight: float = 1.0,
                  beat_weight: float = 1.0, tempo_labels: bool = False,
-                 tempo_balance: float = 0.0, tempo_stretch: float = 0.0) -> None:
+                 tempo_balance: float = 0.0, tempo_stretch: float = 0.0,
+                 pools: Sequence[tuple[list[Track], float]] = ()) -> None:
         self.synth = synth
         self.levels = level_list(levels)
         self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}
@@ -577,8 +578,9 @@ class Sampler:
         self.tempo_stretch = tempo_stretch  # share of chart crops stretched to a random tempo
         # optional pools (audio without a beat with zero targets, e.g. rendered ASAP excerpts),
         # each drawn from with its share before the charts/synthetic choice; unused ones are
-        # left out, so they cost no random draw and older runs' batches are unchanged
-        self.pools = [(pool, p) for pool, p in ((negatives, p_negative), (extra, p_extra))
+        # left out, so they cost no random draw and older runs' batches are unchanged;
+        # ``pools``: more such (tracks, share) pairs (e.g. rendered drum performances)
+        self.pools = [(pool, p) for pool, p in ((negatives, p_negative), (extra, p_extra), *pools)
                       if pool and p > 0.0]
 
     def level_weights(self, progress: float) -> np.ndarray:

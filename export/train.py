@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from export import asap as A
+from export import groove as G
 from export import dataset as D
 from export.metrics import THRESHOLDS, beat_f_measure, causal_peaks
 from export.model import TEMPO_CLASSES, build_model, n_params, tempo_class
@@ -78,6 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--asap-beats", default="tactus", choices=("tactus", "annotated"),
                     help="ASAP beat level: the tapping level (export.asap.tactus) or ASAP's "
                          "denominator-level beats (the version 7 and 8 candidates)")
+    ap.add_argument("--groove", type=float, default=0.0, metavar="P",
+                    help="share of crops from rendered Groove MIDI Dataset drum performances "
+                         "(export/groove.py; 0 = none, model versions up to 36)")
     ap.add_argument("--no-beat", type=float, default=0.0, metavar="P",
                     help="share of crops from audio without a beat (export.synth.no_beat_audio: noise, "
                          "hum, unrhythmic talk, claps and clicks at random times; zero targets)")
@@ -223,16 +227,17 @@ def main(argv=None) -> dict:
     chart_val = [t for t in charts if t.split == "val"]
     asap = A.asap_tracks(workers=a.workers, progress=progress, beats=a.asap_beats) if a.asap > 0 else []
     asap_train = [t for t in asap if t.split == "train"]
+    groove_train = G.groove_tracks(workers=a.workers, progress=progress, split="train") if a.groove > 0 else []
     negatives = D.no_beat_tracks(a.no_beat_per_kind, a.workers, progress, a.synth_seconds) if a.no_beat > 0 else []
     val = synth_val + chart_val + [t for t in asap if t.split == "val"]
     summary = {
-        "train_hours": D.hours(synth + chart_train + asap_train + negatives), "val_hours": D.hours(val),
+        "train_hours": D.hours(synth + chart_train + asap_train + groove_train + negatives), "val_hours": D.hours(val),
         "n_tracks": {"synthetic": len(synth), "charts_train": len(chart_train), "charts_val": len(chart_val),
                      "asap_train": len(asap_train), "asap_val": len(asap) - len(asap_train),
-                     "no_beat": len(negatives)},
+                     "groove_train": len(groove_train), "no_beat": len(negatives)},
         "chart_sources": sorted({t.source for t in charts}),
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
-        "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats,
+        "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats, "groove": a.groove,
         "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
         "offbeat_weight": a.offbeat_weight, "beat_weight": a.beat_weight,
         "tempo_loss": a.tempo_loss, "tempo_balance": a.tempo_balance,
@@ -248,7 +253,7 @@ def main(argv=None) -> dict:
                         negatives=negatives, p_negative=a.no_beat,
                         offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight,
                         tempo_labels=a.tempo_loss > 0, tempo_balance=a.tempo_balance,
-                        tempo_stretch=a.tempo_stretch)
+                        tempo_stretch=a.tempo_stretch, pools=[(groove_train, a.groove)])
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

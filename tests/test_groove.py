@@ -1,0 +1,90 @@
+"""Groove MIDI Dataset rendering (export/groove.py): the beat grid from the file's tempo and the
+drummer's offset, the drum render, and the sampler's extra pools leaving older batches unchanged."""
+from __future__ import annotations
+
+import numpy as np
+
+from export import dataset as D
+from export import groove as G
+
+
+def _sixteenths(bpm: float, bars: int, offset: float, jitter: float, seed: int = 0) -> np.ndarray:
+    """Note rows (onset, offset, pitch, velocity): kick on 1 and 3, snare on 2 and 4, closed
+    hat on every 16th, all ``offset`` s after the click with ``jitter`` s of random timing."""
+    rng = np.random.default_rng(seed)
+    six = 60.0 / bpm / 4
+    rows = []
+    for i in range(bars * 16):
+        t = offset + i * six + rng.normal(0, jitter)
+        rows.append([t, t + 0.05, 42, 60])
+        if i % 8 == 0:
+            rows.append([t, t + 0.05, 36, 110])
+        elif i % 8 == 4:
+            rows.append([t, t + 0.05, 38, 100])
+    a = np.array(rows)
+    return a[np.argsort(a[:, 0], kind="stable")]
+
+
+def test_file_names_give_style_tempo_and_meter() -> None:
+    m = G.NAME.search("drummer1/session1/3_soul-groove3_86_beat_4-4.mid")
+    assert (m["style"], m["bpm"], m["num"]) == ("soul-groove", "86", "4")
+    assert G.NAME.search("drummer1/session1/3_soul_86_fill_4-4.mid") is None
+
+
+def test_grid_follows_the_drummer_not_the_click() -> None:
+    """A drummer 15 ms behind the click: the beats move by 15 ms (within 1 ms, despite 5 ms of
+    jitter); downbeats every fourth beat from the file's start."""
+    notes = _sixteenths(90.0, 8, 0.015, 0.005)
+    t, db, off = G.grid(notes, 90.0, 4, 8 * 4 * 60 / 90)
+    assert abs(off - 0.015) < 0.001
+    np.testing.assert_allclose(np.diff(t), 60 / 90)
+    assert abs(t[0] - 0.015) < 0.001
+    np.testing.assert_array_equal(np.flatnonzero(db), np.arange(0, t.size, 4))
+
+
+def test_grid_ahead_of_the_click_drops_the_beat_before_zero() -> None:
+    notes = _sixteenths(120.0, 4, -0.02, 0.0)
+    t, db, off = G.grid(notes, 120.0, 4, 8.0)
+    assert abs(off + 0.02) < 0.001 and t[0] > 0
+    assert abs(t[0] - (0.5 - 0.02)) < 0.001 and not db[0] and db[3]
+
+
+def test_grid_above_200_bpm_keeps_every_second_beat_and_the_downbeats() -> None:
+    notes = _sixteenths(240.0, 8, 0.0, 0.0)
+    t, db, _ = G.grid(notes, 240.0, 4, 8.0)
+    np.testing.assert_allclose(np.diff(t), 0.5)
+    np.testing.assert_array_equal(np.flatnonzero(db), np.arange(0, t.size, 2))
+
+
+def test_render_sounds_at_the_drum_notes_and_skips_unmapped_ones() -> None:
+    notes = np.array([[0.5, 0.6, 36, 120], [1.5, 1.6, 38, 120], [2.5, 2.6, 99, 120]], float)
+    beats = np.arange(0.0, 3.0, 0.5)
+    for seed in range(3):
+        y, info = G.render(notes, beats, np.arange(beats.size) % 4 == 0, 0.0, 3.0,
+                           np.random.default_rng(seed))
+        assert y.shape == (3 * 44100,) and np.isfinite(y).all()
+        if info["parts"]:
+            continue                          # harmony sounds everywhere; checked below
+        env = np.array([np.sqrt(np.mean(y[i:i + 441] ** 2)) for i in range(0, y.size - 441, 441)])
+        for onset in (0.5, 1.5):
+            k = int(onset * 100)
+            assert env[k + 1:k + 6].mean() > 3 * env[k - 12:k - 4].mean(), (onset, info)
+        k = 250
+        assert env[k + 1:k + 6].mean() < 2 * env[k - 12:k - 4].mean() + 1e-9, info
+
+
+def _tracks(n: int, source: str) -> list[D.Track]:
+    rng = np.random.default_rng(len(source))
+    return [D.Track(f"{source}/{i}", source, rng.random((3000, D.N_MELS), np.float32),
+                    np.arange(50.0, 2950.0, 50.0), np.zeros(58, bool), False, source == "synth",
+                    0 if source == "synth" else -1) for i in range(n)]
+
+
+def test_an_unused_groove_pool_leaves_the_batches_unchanged() -> None:
+    synth, charts, groove = _tracks(3, "synth"), _tracks(3, "fnf_x"), _tracks(3, "groove")
+    a = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1)
+    b = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, pools=[(groove, 0.0)])
+    c = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, pools=[(groove, 0.5)])
+    for step in range(3):
+        np.testing.assert_array_equal(a.batch_at(step, 0.5)[0], b.batch_at(step, 0.5)[0])
+    assert any(not np.array_equal(a.batch_at(s, 0.5)[0], c.batch_at(s, 0.5)[0]) for s in range(3))

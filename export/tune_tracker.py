@@ -157,6 +157,34 @@ def asap_val(model: str, beats: str = "tactus", seed: int | None = None) -> list
                                            split="val"))
 
 
+def groove_val(model: str) -> list[tuple]:
+    """The validation grooves of the rendered Groove MIDI Dataset (``export/groove.py``: the
+    ``eval_session`` folders, human drum performances at their notated tempo) as (name,
+    activations [T, 2 or 3], beat times, None), like :func:`val_activations`."""
+    from export.groove import groove_tracks
+
+    return _activations(model, groove_tracks(workers=1, progress=False, split="val"))
+
+
+def level_counts(params: TrackerParams, tracks, below_bpm: float = 100.0) -> tuple[int, int, int]:
+    """(at the annotated level, at twice its tempo, all) over the ``tracks`` annotated slower
+    than ``below_bpm``: the median tracked beat interval within 15 % of the annotated one, or
+    within 15 % of half of it."""
+    right = double = n = 0
+    for _, act, ref, _ in tracks:
+        if len(ref) < 2 or 60.0 / np.median(np.diff(ref)) >= below_bpm:
+            continue
+        n += 1
+        est = np.array([e.time for e in track(params, act)])
+        est = est[in_span(est, ref)]
+        if len(est) < 8:
+            continue
+        r = np.median(np.diff(est)) / np.median(np.diff(ref))
+        right += 0.85 < r < 1.18
+        double += 0.42 < r < 0.59
+    return right, double, n
+
+
 def noise_activations():
     """Yield 24 beat-activation sequences without any beat (24 minutes at 100 frames/s, six
     seeds x four kinds): low (a steady noise floor above the silence gate), higher, spiky
@@ -211,6 +239,9 @@ def main() -> None:
                     help="also score the ASAP validation excerpts (classical piano, tactus beats)")
     ap.add_argument("--asap-seed", type=int,
                     help="with --asap: the excerpts of this render seed (export.asap --seed)")
+    ap.add_argument("--groove", action="store_true",
+                    help="also score the Groove MIDI Dataset validation grooves (export/groove.py) "
+                         "and count the slow ones (< 100 BPM) at their level and at twice it")
     ap.add_argument("--per-track", metavar="OUT.json",
                     help="write each track's F, AMLt and time to lock (null: never) under the "
                          "first setting, by group, for export.compare_tracks")
@@ -235,6 +266,9 @@ def main() -> None:
     asap = asap_val(a.model, seed=a.asap_seed) if a.asap else []
     if asap:
         print(f"# and {len(asap)} ASAP validation excerpts\n")
+    groove = groove_val(a.model) if a.groove else []
+    if groove:
+        print(f"# and {len(groove)} Groove MIDI Dataset validation grooves\n")
     nb = a.no_beat_seeds
     no_beat = (no_beat_activations(a.model) if nb is None
                else no_beat_activations(a.model, seeds=nb, steady_seeds=nb))
@@ -244,6 +278,8 @@ def main() -> None:
         cols += [f"L{lv} F", f"L{lv} AMLt", f"L{lv} lock s"]
     if asap:
         cols += ["ASAP F", "ASAP AMLt", "ASAP locked"]
+    if groove:
+        cols += ["groove F", "groove AMLt", "slow grooves right / doubled"]
     print("| " + " | ".join(keys + cols + ["beats on noise", "beats/min on no-beat audio"]) + " |")
     print("|" + "---|" * (len(keys) + len(cols) + 2))
     fmt_lock = lambda x: "never" if not math.isfinite(x) else f"{x:.2f}"
@@ -265,6 +301,11 @@ def main() -> None:
             q = score(params, asap)
             per_track.setdefault("asap", q["per_track"])
             row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", f"{q['locked']:.2f}"]
+        if groove:
+            q = score(params, groove)
+            per_track.setdefault("groove", q["per_track"])
+            right, double, n = level_counts(params, groove)
+            row += [f"{q['f']:.3f}", f"{q['amlt']:.3f}", f"{right} / {double} of {n}"]
         row.append(str(noise_beats(params)))
         row.append(f"{beats_per_minute(params, no_beat):.1f}")
         print("| " + " | ".join(row) + " |", flush=True)

@@ -88,3 +88,28 @@ def test_an_unused_groove_pool_leaves_the_batches_unchanged() -> None:
     for step in range(3):
         np.testing.assert_array_equal(a.batch_at(step, 0.5)[0], b.batch_at(step, 0.5)[0])
     assert any(not np.array_equal(a.batch_at(s, 0.5)[0], c.batch_at(s, 0.5)[0]) for s in range(3))
+
+
+def test_level_counts_tell_the_annotated_level_from_twice_its_tempo() -> None:
+    """An 80 BPM pulse: alone it is tracked at its level; with peaks as high at every midpoint
+    it is tracked at 160 BPM; a 120 BPM track is not counted among the slow ones."""
+    from export.tune_tracker import level_counts
+    from realtime.tracker import TrackerParams
+
+    fr, n = 100, 3000
+    ref = np.arange(0.5, n / fr - 0.5, 0.75)
+    def act(times, mids):
+        a = np.full((n, 2), 0.01)
+        for t in times:
+            a[int(round(t * fr)), 0] = 0.8
+        if mids:
+            for t in times[:-1] + 0.375:
+                a[int(round(t * fr)), 0] = 0.8
+        return a
+    fast = np.arange(0.5, n / fr - 0.5, 0.5)
+    tracks = [("plain", act(ref, False), ref, None), ("mids", act(ref, True), ref, None),
+              ("fast", act(fast, False), fast, None)]
+    p = TrackerParams()
+    assert level_counts(p, tracks[:1]) == (1, 0, 1)
+    assert level_counts(p, tracks[1:2]) == (0, 1, 1)
+    assert level_counts(p, tracks) == (1, 1, 2)

@@ -1,9 +1,10 @@
 """ASAP performance reading (export/asap.py): notes with the sustain pedal, annotations, render,
-and the sampler's extra pool leaving older recipes' batches unchanged."""
+and the sampler's extra pools (ASAP, grooves) leaving older recipes' batches unchanged."""
 from __future__ import annotations
 
 import mido
 import numpy as np
+import pytest
 
 from export import asap as A
 from export import dataset as D
@@ -67,11 +68,16 @@ def _tracks(n: int, source: str) -> list[D.Track]:
                     0 if source == "synth" else -1) for i in range(n)]
 
 
-def test_an_unused_extra_pool_leaves_the_batches_unchanged() -> None:
+@pytest.mark.parametrize("pool", ["extra", "pools"])
+def test_an_unused_extra_pool_leaves_the_batches_unchanged(pool: str) -> None:
+    """``extra`` (rendered ASAP) and ``pools`` (e.g. rendered grooves, export/groove.py): a pool
+    with share 0 draws nothing, so older recipes' batches stay the same; share 0.5 changes them."""
     synth, charts, extra = _tracks(3, "synth"), _tracks(3, "fnf_x"), _tracks(3, "asap")
+    def sampler(p: float) -> D.Sampler:
+        kw = {"extra": extra, "p_extra": p} if pool == "extra" else {"pools": [(extra, p)]}
+        return D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, **kw)
     a = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1)
-    b = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, extra=extra, p_extra=0.0)
-    c = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, extra=extra, p_extra=0.5)
+    b, c = sampler(0.0), sampler(0.5)
     for step in range(3):
         np.testing.assert_array_equal(a.batch_at(step, 0.5)[0], b.batch_at(step, 0.5)[0])
     assert any(not np.array_equal(a.batch_at(s, 0.5)[0], c.batch_at(s, 0.5)[0]) for s in range(3))

@@ -1,10 +1,10 @@
 """Groove MIDI Dataset rendering (export/groove.py): the beat grid from the file's tempo and the
-drummer's offset, the drum render, and the sampler's extra pools leaving older batches unchanged."""
+drummer's offset, the drum render, and the slow-level count of ``export.tune_tracker --groove``
+(the sampler's ``pools``: tests/test_asap.py)."""
 from __future__ import annotations
 
 import numpy as np
 
-from export import dataset as D
 from export import groove as G
 
 
@@ -71,23 +71,6 @@ def test_render_sounds_at_the_drum_notes_and_skips_unmapped_ones() -> None:
             assert env[k + 1:k + 6].mean() > 3 * env[k - 12:k - 4].mean(), (onset, info)
         k = 250
         assert env[k + 1:k + 6].mean() < 2 * env[k - 12:k - 4].mean() + 1e-9, info
-
-
-def _tracks(n: int, source: str) -> list[D.Track]:
-    rng = np.random.default_rng(len(source))
-    return [D.Track(f"{source}/{i}", source, rng.random((3000, D.N_MELS), np.float32),
-                    np.arange(50.0, 2950.0, 50.0), np.zeros(58, bool), False, source == "synth",
-                    0 if source == "synth" else -1) for i in range(n)]
-
-
-def test_an_unused_groove_pool_leaves_the_batches_unchanged() -> None:
-    synth, charts, groove = _tracks(3, "synth"), _tracks(3, "fnf_x"), _tracks(3, "groove")
-    a = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1)
-    b = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, pools=[(groove, 0.0)])
-    c = D.Sampler(synth, charts, 7, 400, 4, p_charts=0.6, levels=1, pools=[(groove, 0.5)])
-    for step in range(3):
-        np.testing.assert_array_equal(a.batch_at(step, 0.5)[0], b.batch_at(step, 0.5)[0])
-    assert any(not np.array_equal(a.batch_at(s, 0.5)[0], c.batch_at(s, 0.5)[0]) for s in range(3))
 
 
 def test_level_counts_tell_the_annotated_level_from_twice_its_tempo() -> None:

@@ -76,6 +76,7 @@ def performances(root: Path = GROOVE_DIR) -> list[Path]:
 
 
 def split_of(path: Path) -> str:
+    """``"val"`` for the ``eval_session`` folders, else ``"train"``."""
     return "val" if path.parent.name == "eval_session" else "train"
 
 

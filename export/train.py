@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from export import asap as A
-from export import groove as G
 from export import dataset as D
+from export import groove as G
 from export.metrics import THRESHOLDS, beat_f_measure, causal_peaks
 from export.model import TEMPO_CLASSES, build_model, n_params, tempo_class
 from realtime.frontend import FrontendParams

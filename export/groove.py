@@ -14,7 +14,8 @@ frontend features.
 
 Labels: the metronome grid of the file's tempo from time 0 (the files start on a downbeat),
 shifted by the performance's mean offset from its 16th-note grid (so the beat sits where the
-drums are heard, not on the unheard click); above 200 BPM every second beat is kept.
+drums are heard, not on the unheard click); above 200 BPM every second beat is kept, counted
+from the first downbeat (all such files are in 4/4, so every downbeat stays).
 
     python -m export.groove --mirror /work/.mirror/zharry29+drums-with-llm/repo
 
@@ -97,7 +98,7 @@ def grid(notes: np.ndarray, bpm: float, meter: int, length: float) -> tuple[np.n
     db = k % meter == 0
     keep = t >= -1e-6                 # a beat at 0 less rounding error stays
     t, db = t[keep], db[keep]
-    if bpm > FASTEST_BPM:             # a tapping level: every second beat, downbeats kept
+    if bpm > FASTEST_BPM:             # a tapping level: every second beat (from a downbeat)
         first = int(np.flatnonzero(db)[0]) if db.any() else 0
         sel = (np.arange(t.size) - first) % 2 == 0
         t, db = t[sel], db[sel]
@@ -137,10 +138,8 @@ def render(notes: np.ndarray, beats: np.ndarray, downbeat: np.ndarray, start: fl
         starts = np.flatnonzero(downbeat)
         if beats.size - first >= 2 and starts.size:
             meter = int(np.median(np.diff(starts))) if starts.size > 1 else int(beats.size)
-            before = starts[starts <= first]
-            pos0 = (first - int(before[-1])) % meter if before.size else (first - int(starts[0])) % meter
-            sc = S.Scene(beats=beats[first:] - start, meter=meter, first_pos=pos0, swing=0.0,
-                         humanize=0.004)
+            sc = S.Scene(beats=beats[first:] - start, meter=meter,
+                         first_pos=(first - int(starts[0])) % meter, swing=0.0, humanize=0.004)
             S.render_harmony(rng, buf, sc, dur, parts, lambda bar: True)
             info["parts"] = sorted(parts)
     y, chain = S.recording_chain(rng, buf.y, 2)
@@ -202,20 +201,20 @@ def main() -> None:
     a = ap.parse_args()
     if a.mirror:
         print(f"extracted {extract(a.mirror)} files to {GROOVE_DIR}")
-    if a.out_wav:
-        import soundfile as sf
+    if a.out_wav:                     # listening: 20 s with clicks on the labels
+        from realtime.analyze import write_click
+        from realtime.tracker import BeatEvent
+
         a.out_wav.mkdir(parents=True, exist_ok=True)
         for p in performances()[: a.n_wav]:
-            rel = str(p.relative_to(GROOVE_DIR))
-            m = NAME.search(rel)
+            m = NAME.search(p.name)
             notes = read_notes(p)
             t, db, _ = grid(notes, float(m["bpm"]), int(m["num"]), float(notes[-1, 0]) + 0.5)
             y, _ = render(notes, t, db, 0.0, 20.0, np.random.default_rng(0))
-            y = y / (np.abs(y).max() + 1e-9) * 0.5
-            for bt, d in zip(t[t < 20.0], db[t < 20.0]):   # clicks on the labels
-                s = int(bt * S.SR)
-                y[s:s + 400] += (0.3 if d else 0.15) * np.sin(np.arange(min(400, y.size - s)) * (0.4 if d else 0.3))
-            sf.write(a.out_wav / (p.stem + ".wav"), y, S.SR)
+            events = [BeatEvent(float(bt), i, 1 if d else 2, float(m["bpm"]), 1.0)
+                      for i, (bt, d) in enumerate(zip(t[t < 20.0], db[t < 20.0]))]
+            write_click(a.out_wav / (p.stem + ".wav"), y / (np.abs(y).max() + 1e-9) * 0.5, S.SR,
+                        events)
     tr = groove_tracks(workers=a.workers, seed=a.seed)
     n_val = sum(t.split == "val" for t in tr)
     print(f"{len(tr)} excerpts ({n_val} validation), {D.hours(tr)} h")

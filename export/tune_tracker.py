@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from export import dataset as D
-from realtime.evaluate import FileScore, score_file
+from realtime.evaluate import FileScore, score_file, tempo_from_beats
 from realtime.network import BeatNetwork
 from realtime.tracker import BeatTracker, TrackerParams
 
@@ -172,14 +172,15 @@ def level_counts(params: TrackerParams, tracks, below_bpm: float = 100.0) -> tup
     within 15 % of half of it."""
     right = double = n = 0
     for _, act, ref, _ in tracks:
-        if len(ref) < 2 or 60.0 / np.median(np.diff(ref)) >= below_bpm:
+        ref_bpm = tempo_from_beats(ref)
+        if not 0 < ref_bpm < below_bpm:
             continue
         n += 1
         est = np.array([e.time for e in track(params, act)])
         est = est[in_span(est, ref)]
         if len(est) < 8:
             continue
-        r = np.median(np.diff(est)) / np.median(np.diff(ref))
+        r = ref_bpm / tempo_from_beats(est)
         right += 0.85 < r < 1.18
         double += 0.42 < r < 0.59
     return right, double, n

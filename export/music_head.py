@@ -20,7 +20,9 @@ tracks, each cut to at most ``--max-s`` and augmented like the network's crops
 random spectral tilt of -30 .. +15 dB over the band range and, half of the time, another
 negative mixed in (up to ``--neg-mix`` others), then ``--neg-boost-db`` louder at most. The
 evaluation-only kinds (:data:`export.synth.UNSEEN_NO_BEAT_KINDS`, ``UNSEEN_NO_BEAT_KINDS_2``) are
-never used.
+never used. ``--ambient`` adds recorded ambience and read speech (:mod:`export.ambient`) as a
+further group of negatives; ``--lowpass-p`` band-limits a share of every group's examples, since
+most of those recordings are 16 kHz and a band limit must not be what says "no music".
 
 Usage::
 
@@ -94,24 +96,51 @@ def _cut(rng: np.random.Generator, lm: np.ndarray, max_frames: int) -> np.ndarra
     return lm[s:s + max_frames]
 
 
+def _lowpass(rng: np.random.Generator, lm: np.ndarray, p: float) -> np.ndarray:
+    """With probability ``p``, silence the mel bands above a cutoff uniform in 5.5-11 kHz (so
+    that a band limit, as in 16 or 22.05 kHz recordings, does not tell music from the rest)."""
+    if p <= 0 or rng.random() >= p:
+        return lm
+    import librosa
+
+    fp = D.PARAMS
+    centres = librosa.mel_frequencies(lm.shape[1] + 2, fmin=fp.fmin, fmax=fp.fmax)[1:-1]
+    out = lm.copy()
+    out[:, centres > rng.uniform(5500.0, 11000.0)] = 0.0
+    return out
+
+
 def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,
              synth_per_level: int, neg_per_kind: int, neg_copies: int, neg_mix: int = 1,
-             neg_boost_db: float = 0.0, synth_levels: int = 4, log=print):
+             neg_boost_db: float = 0.0, synth_levels: int = 4, ambient: bool = False,
+             ambient_copies: int = 2, ambient_weight: float = 0.5, lowpass_p: float = 0.0,
+             log=print):
     """(inputs [N, D], labels [N], weights [N], summary): positives weighted so that charts,
-    ASAP and synthetic count equally, negatives as much as all positives together."""
+    ASAP and synthetic count equally, synthetic negatives as much as all positives together,
+    recorded ambience and speech (``ambient``: :func:`export.ambient.ambient_tracks`, up to
+    ``ambient_copies`` cuts per file, half of them mixed with another negative) ``ambient_weight``
+    times that. ``lowpass_p``: see :func:`_lowpass` (its own random stream, so the other draws
+    are those of a fit without it)."""
     from export.asap import asap_tracks
 
     rng = np.random.default_rng(seed)
+    rng_lp = np.random.default_rng(seed + 2)
     max_frames = int(max_s * D.PARAMS.frame_rate)
     charts = [t for t in D.chart_tracks(D.CHARTS_DIR, 2, False, lambda *_: None)
               if t.split == "train"][::chart_stride]
     asap = [t for t in asap_tracks(workers=2, progress=False) if t.split == "train"][::asap_stride]
     synth = D.synth_tracks(synth_per_level, 0, "train", 2, False, levels=synth_levels)
     neg = D.no_beat_tracks(neg_per_kind, 2, False)
+    amb = []
+    if ambient:
+        from export.ambient import ambient_tracks
+
+        amb = ambient_tracks(workers=2, progress=False)
     groups: dict[str, list[np.ndarray]] = {"charts": [], "asap": [], "synth": [], "negative": []}
     for name, tracks in (("charts", charts), ("asap", asap), ("synth", synth)):
         for tr in tracks:
-            lm = D._augment_levels(rng, _cut(rng, tr.logmel, max_frames))
+            lm = D._augment_levels(rng, _lowpass(rng_lp, _cut(rng, tr.logmel, max_frames),
+                                                 lowpass_p))
             groups[name].append(head_inputs(sess, names, lm)[::STRIDE])
     for _ in range(neg_copies):
         for tr in neg:
@@ -120,20 +149,33 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
                 for _ in range(1 if neg_mix <= 1 else int(rng.integers(1, neg_mix + 1))):
                     other = neg[int(rng.integers(len(neg)))].logmel
                     lm = _mix(lm, _cut(rng, other, max_frames), rng.uniform(-20, 10))
-            lm = D._augment_levels(rng, _tilt(rng, lm))
+            lm = D._augment_levels(rng, _lowpass(rng_lp, _tilt(rng, lm), lowpass_p))
             if neg_boost_db > 0:
                 lm = _gain(lm, rng.uniform(0, neg_boost_db))
             groups["negative"].append(head_inputs(sess, names, lm)[::STRIDE])
+    if amb:
+        rng_a = np.random.default_rng(seed + 1)
+        pool = neg + amb
+        groups["ambient"] = []
+        for _ in range(ambient_copies):
+            for tr in amb:
+                lm = _cut(rng_a, tr.logmel, max_frames)
+                if rng_a.random() < 0.5:
+                    other = pool[int(rng_a.integers(len(pool)))].logmel
+                    lm = _mix(lm, _cut(rng_a, other, max_frames), rng_a.uniform(-20, 10))
+                lm = D._augment_levels(rng_a, _lowpass(rng_lp, _tilt(rng_a, lm), lowpass_p))
+                groups["ambient"].append(head_inputs(sess, names, lm)[::STRIDE])
     xs, ys, ws = [], [], []
     n_pos = sum(sum(len(a) for a in groups[g]) for g in ("charts", "asap", "synth"))
     for g, arrs in groups.items():
         x = np.concatenate(arrs)
-        share = n_pos / 3 if g != "negative" else n_pos
+        share = {"negative": n_pos, "ambient": ambient_weight * n_pos}.get(g, n_pos / 3)
         xs.append(x)
-        ys.append(np.full(len(x), 0.0 if g == "negative" else 1.0))
+        ys.append(np.full(len(x), 0.0 if g in ("negative", "ambient") else 1.0))
         ws.append(np.full(len(x), share / len(x)))
     summary = {"tracks": {"charts": len(charts), "asap": len(asap), "synth": len(synth),
-                          "negative": len(neg) * neg_copies},
+                          "negative": len(neg) * neg_copies,
+                          **({"ambient": len(amb) * ambient_copies} if amb else {})},
                "hours": {g: round(sum(len(a) for a in arrs) * STRIDE / D.PARAMS.frame_rate
                                   / 3600, 3) for g, arrs in groups.items()}}
     log(f"[music] examples {summary}")
@@ -189,6 +231,13 @@ def main() -> None:
                     help="at most this many other negatives mixed into a negative")
     ap.add_argument("--neg-boost-db", type=float, default=0.0,
                     help="negatives up to this much louder, on top of the usual augmentation")
+    ap.add_argument("--ambient", action="store_true",
+                    help="add the recorded ambience and speech of export.ambient as negatives")
+    ap.add_argument("--ambient-copies", type=int, default=2, help="cuts per ambient file")
+    ap.add_argument("--ambient-weight", type=float, default=0.5,
+                    help="the ambient group's weight, as a fraction of all positives'")
+    ap.add_argument("--lowpass-p", type=float, default=0.0,
+                    help="probability that an example is low-passed at 5.5-11 kHz")
     ap.add_argument("--hidden", type=int, default=32, help="ReLU units (0: logistic regression)")
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     a = ap.parse_args()
@@ -198,7 +247,8 @@ def main() -> None:
     sess, names = gru_outputs_session(w)
     x, y, wt, summary = examples(sess, names, a.seed, a.max_s, a.chart_stride, a.asap_stride,
                                  a.synth_per_level, a.neg_per_kind, a.neg_copies, a.neg_mix,
-                                 a.neg_boost_db, a.synth_levels)
+                                 a.neg_boost_db, a.synth_levels, a.ambient, a.ambient_copies,
+                                 a.ambient_weight, a.lowpass_p)
     w["music"] = fit(x, y, wt, a.hidden, a.c, a.seed)
     p = predict(w["music"], x)
     acc = float(np.sum(wt * ((p > 0.5) == (y > 0.5))) / np.sum(wt))
@@ -206,7 +256,9 @@ def main() -> None:
     base = f"{Path(a.model).name} version {meta.get('beatd.model.version')}"
     train["music_head"] = {**summary, "seed": a.seed, "hidden": a.hidden, "c": a.c,
                            "neg_mix": a.neg_mix, "neg_boost_db": a.neg_boost_db,
-                           "synth_levels": a.synth_levels,
+                           "synth_levels": a.synth_levels, "ambient": a.ambient,
+                           "ambient_copies": a.ambient_copies,
+                           "ambient_weight": a.ambient_weight, "lowpass_p": a.lowpass_p,
                            "weighted_train_accuracy": round(acc, 4), "base_model": base,
                            "minutes": round((time.time() - t0) / 60, 1)}
     extra = {"arch": json.loads(meta.get("beatd.model.arch", "{}")),

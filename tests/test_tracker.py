@@ -279,6 +279,33 @@ def test_no_music_output_means_the_strict_gate():
     assert [e.time for e in run(tr, beat, down)[0]] == base     # process(): NaN by default
 
 
+def test_the_music_mean_starts_from_no_music():
+    """``music_from_zero``: the music mean starts from 0 at full weight, so a music output that
+    is high only in the first frames (the head's start from the network's zero state) does not
+    open the gate; a steady 1.0 reaches the threshold 0.5 after ln 2 windows (0.69 s). Off, the
+    mean is bias-corrected from the first frame and starts at its value."""
+    from dataclasses import replace
+
+    fps = 100
+    music = np.r_[np.full(30, 0.9), np.zeros(170)]
+    for on, first_max in ((True, 0.25), (False, 0.9)):
+        tr = BeatTracker(replace(TrackerParams(), music_from_zero=on))
+        means = []
+        for m in music:
+            tr.process(0.0, 0.0, True, float(m))
+            means.append(tr.music)
+        assert max(means) == pytest.approx(first_max, abs=0.02) if not on else max(means) < first_max
+    tr = BeatTracker(replace(TrackerParams(), music_from_zero=True))
+    means = []
+    for _ in range(2 * fps):
+        tr.process(0.0, 0.0, True, 1.0)
+        means.append(tr.music)
+    assert int(np.argmax(np.array(means) >= 0.5)) == pytest.approx(np.log(2) * fps, abs=1.5)
+    tr = BeatTracker(replace(TrackerParams(), music_from_zero=True))
+    tr.process(0.0, 0.0, True)                                  # no music output: unknown
+    assert np.isnan(tr.music)
+
+
 def test_a_lock_on_the_music_gate_ends_when_the_music_output_drops():
     """Random activations lock when the music gate is wide open (``music_lock_gain`` -10) and
     the network says music; the grid never earns the lock itself, so the beats stop within

@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python bench/bench_false_beats.py [--seconds 60] [--seeds 3] [--first-seed 0]
-        [--steady-seeds 1] [--unseen] [--set KEY=V[,KEY=V]] [--model M] [--peer madmom-online]
+        [--steady-seeds 1] [--unseen] [--after-silence S] [--set KEY=V[,KEY=V]] [--model M]
+        [--peer madmom-online]
 
 Signals: :func:`export.synth.no_beat_audio`: white and pink noise, mains hum, unrhythmic talk
 (synthetic syllables), one to four people clapping at random times, and random clicks (typing,
@@ -18,6 +19,10 @@ tracker and with every ``--set`` variant (e.g. ``--set unlock_gain=0.0``), then 
 kind (with the default seeds, a kind is one to three draws of chance locks that differ by tens
 of beats per minute: use ``--seeds 10 --steady-seeds 10`` for figures to compare). Every beat
 here is a false one.
+
+``--after-silence S``: every signal is preceded by S seconds of digital silence (an idle input
+before the sound starts; the network runs through the silence, as in the daemon), and the
+beats per minute are over the sound only (there are none in the silence: the gate is closed).
 
 ``--peer NAME`` adds rows for a reference tracker of ``../shared/peers`` on the same signals
 (written as 16-bit WAV under ``.cache/false_beats/``; the peer's beats are cached next to the
@@ -41,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from export.synth import no_beat_set
+from export.synth import SR, no_beat_set
 from export.tune_tracker import parse_value
 from realtime.analyze import analyze_signal, load_network
 from realtime.tracker import TrackerParams
@@ -67,6 +72,8 @@ def main(argv=None) -> int:
     ap.add_argument("--unseen", type=int, nargs="?", const=1, default=0, choices=(1, 2),
                     help="the evaluation-only kinds: 1 (default) "
                          "export.synth.UNSEEN_NO_BEAT_KINDS, 2 UNSEEN_NO_BEAT_KINDS_2")
+    ap.add_argument("--after-silence", type=float, default=0.0, metavar="S",
+                    help="precede every signal with S seconds of digital silence")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME",
@@ -75,9 +82,15 @@ def main(argv=None) -> int:
     net = load_network(args.model)
     sigs = no_beat_set(args.seconds, args.seeds, args.first_seed, unseen=args.unseen,
                        steady_seeds=args.steady_seeds)
+    if args.after_silence > 0:
+        if args.peer:
+            ap.error("--after-silence is for beatd only")
+        pad = np.zeros(int(round(args.after_silence * SR)), np.float32)
+        sigs = {k: np.concatenate([pad, y.astype(np.float32)]) for k, y in sigs.items()}
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in args.set]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal")
+          f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal"
+          + (f" after {args.after_silence:g} s of digital silence" if args.after_silence else ""))
     print("| tracker | signal | beats per minute | confidence 10 / 50 / 90 % |")
     print("|---|---|---:|---|")
     per_kind: dict[tuple[str, str], list[float]] = {}

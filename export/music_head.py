@@ -23,6 +23,9 @@ evaluation-only kinds (:data:`export.synth.UNSEEN_NO_BEAT_KINDS`, ``UNSEEN_NO_BE
 never used. ``--ambient`` adds recorded ambience and read speech (:mod:`export.ambient`) as a
 further group of negatives; ``--lowpass-p`` band-limits a share of every group's examples, since
 most of those recordings are 16 kHz and a band limit must not be what says "no music".
+``--quiet-p`` puts 1-5 s of digital silence or faint noise before a share of the examples: the
+network runs through silence in the daemon, and a head that never saw sound start after a quiet
+stretch takes any such onset for music.
 
 Usage::
 
@@ -110,21 +113,57 @@ def _lowpass(rng: np.random.Generator, lm: np.ndarray, p: float) -> np.ndarray:
     return out
 
 
+def quiet_beds(seconds: float = 5.0, seed: int = 0) -> list[np.ndarray]:
+    """Log-mel frames of quiet stretches: digital silence, and white and pink noise at
+    -100 .. -55 dBFS (what an idle input gives before sound starts)."""
+    from export.synth import no_beat_audio
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * D.PARAMS.sample_rate)
+    beds = [D.logmel_of(np.zeros(n, np.float32), D.PARAMS.sample_rate)]
+    for kind in ("white noise", "pink noise"):
+        for db in (-100.0, -85.0, -70.0, -55.0):
+            y = no_beat_audio(kind, seconds, int(rng.integers(1 << 30)))
+            y = y / (np.sqrt(np.mean(y ** 2)) + 1e-12) * 10 ** (db / 20)
+            beds.append(D.logmel_of(y.astype(np.float32), D.PARAMS.sample_rate))
+    return beds
+
+
+def _with_quiet(rng: np.random.Generator, lm: np.ndarray, beds: list[np.ndarray],
+                p: float) -> tuple[np.ndarray, int]:
+    """With probability ``p``: ``lm`` preceded by 1-5 s of a quiet bed -> (frames, prefix
+    length), so that the head also sees sound that starts after a quiet stretch."""
+    if p <= 0 or rng.random() >= p:
+        return lm, 0
+    bed = beds[int(rng.integers(len(beds)))]
+    k = int(rng.uniform(1.0, 5.0) * D.PARAMS.frame_rate)
+    reps = -(-k // len(bed))
+    pre = np.concatenate([bed] * reps)[:k]
+    return np.concatenate([pre, lm]).astype(np.float32), k
+
+
 def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,
              synth_per_level: int, neg_per_kind: int, neg_copies: int, neg_mix: int = 1,
              neg_boost_db: float = 0.0, synth_levels: int = 4, ambient: bool = False,
              ambient_copies: int = 2, ambient_weight: float = 0.5, lowpass_p: float = 0.0,
-             log=print):
+             quiet_p: float = 0.0, log=print):
     """(inputs [N, D], labels [N], weights [N], summary): positives weighted so that charts,
     ASAP and synthetic count equally, synthetic negatives as much as all positives together,
     recorded ambience and speech (``ambient``: :func:`export.ambient.ambient_tracks`, up to
     ``ambient_copies`` cuts per file, half of them mixed with another negative) ``ambient_weight``
-    times that. ``lowpass_p``: see :func:`_lowpass` (its own random stream, so the other draws
-    are those of a fit without it)."""
+    times that. ``lowpass_p``: see :func:`_lowpass`; ``quiet_p``: the share of examples preceded
+    by a quiet stretch (:func:`_with_quiet`; the prefix's frames are not examples). Both draw
+    from their own random streams, so the other draws are those of a fit without them."""
     from export.asap import asap_tracks
 
     rng = np.random.default_rng(seed)
     rng_lp = np.random.default_rng(seed + 2)
+    rng_q = np.random.default_rng(seed + 3)
+    beds = quiet_beds(seed=seed) if quiet_p > 0 else []
+
+    def inputs(lm: np.ndarray) -> np.ndarray:
+        lm, k = _with_quiet(rng_q, lm, beds, quiet_p)
+        return head_inputs(sess, names, lm)[k:][::STRIDE]
     max_frames = int(max_s * D.PARAMS.frame_rate)
     charts = [t for t in D.chart_tracks(D.CHARTS_DIR, 2, False, lambda *_: None)
               if t.split == "train"][::chart_stride]
@@ -141,7 +180,7 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
         for tr in tracks:
             lm = D._augment_levels(rng, _lowpass(rng_lp, _cut(rng, tr.logmel, max_frames),
                                                  lowpass_p))
-            groups[name].append(head_inputs(sess, names, lm)[::STRIDE])
+            groups[name].append(inputs(lm))
     for _ in range(neg_copies):
         for tr in neg:
             lm = _cut(rng, tr.logmel, max_frames)
@@ -152,7 +191,7 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
             lm = D._augment_levels(rng, _lowpass(rng_lp, _tilt(rng, lm), lowpass_p))
             if neg_boost_db > 0:
                 lm = _gain(lm, rng.uniform(0, neg_boost_db))
-            groups["negative"].append(head_inputs(sess, names, lm)[::STRIDE])
+            groups["negative"].append(inputs(lm))
     if amb:
         rng_a = np.random.default_rng(seed + 1)
         pool = neg + amb
@@ -164,7 +203,7 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
                     other = pool[int(rng_a.integers(len(pool)))].logmel
                     lm = _mix(lm, _cut(rng_a, other, max_frames), rng_a.uniform(-20, 10))
                 lm = D._augment_levels(rng_a, _lowpass(rng_lp, _tilt(rng_a, lm), lowpass_p))
-                groups["ambient"].append(head_inputs(sess, names, lm)[::STRIDE])
+                groups["ambient"].append(inputs(lm))
     xs, ys, ws = [], [], []
     n_pos = sum(sum(len(a) for a in groups[g]) for g in ("charts", "asap", "synth"))
     for g, arrs in groups.items():
@@ -238,6 +277,8 @@ def main() -> None:
                     help="the ambient group's weight, as a fraction of all positives'")
     ap.add_argument("--lowpass-p", type=float, default=0.0,
                     help="probability that an example is low-passed at 5.5-11 kHz")
+    ap.add_argument("--quiet-p", type=float, default=0.0,
+                    help="share of examples preceded by 1-5 s of silence or faint noise")
     ap.add_argument("--hidden", type=int, default=32, help="ReLU units (0: logistic regression)")
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     a = ap.parse_args()
@@ -248,7 +289,7 @@ def main() -> None:
     x, y, wt, summary = examples(sess, names, a.seed, a.max_s, a.chart_stride, a.asap_stride,
                                  a.synth_per_level, a.neg_per_kind, a.neg_copies, a.neg_mix,
                                  a.neg_boost_db, a.synth_levels, a.ambient, a.ambient_copies,
-                                 a.ambient_weight, a.lowpass_p)
+                                 a.ambient_weight, a.lowpass_p, a.quiet_p)
     w["music"] = fit(x, y, wt, a.hidden, a.c, a.seed)
     p = predict(w["music"], x)
     acc = float(np.sum(wt * ((p > 0.5) == (y > 0.5))) / np.sum(wt))
@@ -259,6 +300,7 @@ def main() -> None:
                            "synth_levels": a.synth_levels, "ambient": a.ambient,
                            "ambient_copies": a.ambient_copies,
                            "ambient_weight": a.ambient_weight, "lowpass_p": a.lowpass_p,
+                           "quiet_p": a.quiet_p,
                            "weighted_train_accuracy": round(acc, 4), "base_model": base,
                            "minutes": round((time.time() - t0) / 60, 1)}
     extra = {"arch": json.loads(meta.get("beatd.model.arch", "{}")),

@@ -1,6 +1,6 @@
-"""Recorded negatives for the music head (export/ambient.py) and its band-limit augmentation
-(export/music_head._lowpass): which files are taken, their features from a git mirror, and the
-low-pass that keeps a band limit from telling music apart."""
+"""Recorded negatives for the music head (export/ambient.py) and its augmentations
+(export/music_head): which files are taken, their features from a git mirror, the low-pass that
+keeps a band limit from telling music apart, and the quiet stretch before an example."""
 from __future__ import annotations
 
 import subprocess
@@ -11,7 +11,7 @@ import soundfile as sf
 
 from export import ambient as A
 from export import dataset as D
-from export.music_head import _lowpass
+from export.music_head import _lowpass, _with_quiet, quiet_beds
 
 
 @pytest.mark.parametrize("path, taken", [
@@ -77,3 +77,27 @@ def test_lowpass_silences_the_bands_above_a_cutoff() -> None:
         assert (c[:, :k] == 1).all() and (c[:, k:] == 0).all()
     # 5.5-11 kHz on a 30 Hz-16 kHz mel scale: the top bands always go, the lower half never
     assert max(kept) < D.N_MELS - 2 and min(kept) > D.N_MELS // 2
+
+
+def test_quiet_beds_and_the_quiet_prefix() -> None:
+    """Digital silence and faint white and pink noise at four levels, rising; a prefix of 1-5 s
+    of one of them before a share of the examples, the example itself unchanged after it."""
+    beds = quiet_beds(seconds=1.0, seed=3)
+    assert len(beds) == 9 and all(np.isfinite(b).all() for b in beds)
+    assert not beds[0].any()                                   # digital silence: all zero
+    for noise in (beds[1:5], beds[5:9]):                       # -100 ... -55 dBFS
+        means = [b.mean() for b in noise]
+        assert means == sorted(means) and means[0] < 0.02 < 1.0 < means[-1]
+    lm = np.full((50, D.N_MELS), 2.0, np.float32)
+    assert _with_quiet(np.random.default_rng(0), lm, beds, 0.0) == (lm, 0)
+    fr = D.PARAMS.frame_rate
+    ks = []
+    for seed in range(30):
+        out, k = _with_quiet(np.random.default_rng(seed), lm, beds, 1.0)
+        assert fr <= k <= 5 * fr and len(out) == k + len(lm)
+        assert np.array_equal(out[k:], lm)
+        assert any(np.array_equal(out[:len(b)], b) for b in beds)      # tiled from one bed
+        ks.append(k)
+    assert len(set(ks)) > 10
+    n = sum(_with_quiet(np.random.default_rng(s), lm, beds, 0.3)[1] > 0 for s in range(400))
+    assert 80 <= n <= 160

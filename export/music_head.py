@@ -164,6 +164,7 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
     def inputs(lm: np.ndarray) -> np.ndarray:
         lm, k = _with_quiet(rng_q, lm, beds, quiet_p)
         return head_inputs(sess, names, lm)[k:][::STRIDE]
+
     max_frames = int(max_s * D.PARAMS.frame_rate)
     charts = [t for t in D.chart_tracks(D.CHARTS_DIR, 2, False, lambda *_: None)
               if t.split == "train"][::chart_stride]

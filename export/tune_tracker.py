@@ -42,7 +42,20 @@ def parse_value(text: str):
     return text
 
 
-def val_activations(model: str, charts: str, excerpt_s: float = 0.0) -> list[tuple]:
+def _run(net: BeatNetwork, feats: np.ndarray, lead_s: float = 0.0) -> np.ndarray:
+    """The network's activations of ``feats``; with ``lead_s`` > 0, after that much digital
+    silence (zero frames, as the frontend gives for it), whose rows come back with a NaN beat
+    activation: silent frames, which :func:`track` hands to the tracker as gated."""
+    k = int(round(lead_s * D.PARAMS.frame_rate))
+    if k <= 0:
+        return net.process_sequence(feats)
+    act = net.process_sequence(np.concatenate([np.zeros((k, feats.shape[1]), feats.dtype), feats]))
+    act[:k, 0] = np.nan
+    return act
+
+
+def val_activations(model: str, charts: str, excerpt_s: float = 0.0,
+                    lead_s: float = 0.0) -> list[tuple]:
     """(name, activations [T, 2 or 3], annotated beat times, beat_in_bar or None) of every
     validation chart track (bar positions where the chart gives them).
 
@@ -67,7 +80,7 @@ def val_activations(model: str, charts: str, excerpt_s: float = 0.0) -> list[tup
                 n = 1 if d else (n + 1 if n else 0)
                 ref_bib[i] = n
         if excerpt_s <= 0:
-            out.append((tr.name, net.process_sequence(feats), ref, ref_bib))
+            out.append((tr.name, _run(net, feats, lead_s), ref + lead_s, ref_bib))
             continue
         if len(ref) < 2:
             continue
@@ -98,8 +111,13 @@ def track_and_score(params: TrackerParams, act: np.ndarray, ref: np.ndarray,
 
 
 def track(params: TrackerParams, act: np.ndarray) -> list:
-    """The tracker's beats on activations [T, 2 or 3] (beat, downbeat[, music])."""
-    return BeatTracker(params).process_sequence(act[:, 0], act[:, 1],
+    """The tracker's beats on activations [T, 2 or 3] (beat, downbeat[, music]); rows with a NaN
+    beat activation are silent frames (see :func:`_run`)."""
+    silent = np.isnan(act[:, 0])
+    beat, active = act[:, 0], None
+    if silent.any():
+        beat, active = np.where(silent, 0.0, beat), ~silent
+    return BeatTracker(params).process_sequence(beat, act[:, 1], active,
                                                 music=act[:, 2] if act.shape[1] > 2 else None)
 
 
@@ -131,22 +149,25 @@ def score(params: TrackerParams, tracks) -> dict:
             "per_track": per_track}
 
 
-def synth_val(model: str, levels: list[int], n: int) -> list[list[tuple]]:
+def synth_val(model: str, levels: list[int], n: int, lead_s: float = 0.0) -> list[list[tuple]]:
     """``n`` synthetic validation tracks of each curriculum level in ``levels`` (4 =
     classical-like), one list per level, as (name, activations [T, 2 or 3], beat times, None) like
     :func:`val_activations`."""
     tracks = D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, levels)
-    return [_activations(model, [tr for tr in tracks if tr.level == level]) for level in levels]
+    return [_activations(model, [tr for tr in tracks if tr.level == level], lead_s)
+            for level in levels]
 
 
-def _activations(model: str, tracks: list[D.Track]) -> list[tuple]:
-    """(name, activations [T, 2 or 3], beat times, None) of whole ``tracks``."""
+def _activations(model: str, tracks: list[D.Track], lead_s: float = 0.0) -> list[tuple]:
+    """(name, activations [T, 2 or 3], beat times, None) of whole ``tracks`` (after ``lead_s``
+    of digital silence: :func:`_run`)."""
     net = BeatNetwork(model)
-    return [(tr.name, net.process_sequence(D.track_arrays(tr)[0]),
-             D.PARAMS.frame_time(tr.beat_frames), None) for tr in tracks]
+    return [(tr.name, _run(net, D.track_arrays(tr)[0], lead_s),
+             D.PARAMS.frame_time(tr.beat_frames) + lead_s, None) for tr in tracks]
 
 
-def asap_val(model: str, beats: str = "tactus", seed: int | None = None) -> list[tuple]:
+def asap_val(model: str, beats: str = "tactus", seed: int | None = None,
+             lead_s: float = 0.0) -> list[tuple]:
     """The validation pieces of the rendered ASAP classical piano excerpts (``export/asap.py``)
     as (name, activations [T, 2 or 3], beat times, None), like :func:`val_activations`; ``seed``:
     the excerpts of another render seed (rendered on first use)."""
@@ -154,16 +175,16 @@ def asap_val(model: str, beats: str = "tactus", seed: int | None = None) -> list
 
     return _activations(model, asap_tracks(workers=1, progress=False, beats=beats,
                                            seed=RENDER_SEED if seed is None else seed,
-                                           split="val"))
+                                           split="val"), lead_s)
 
 
-def groove_val(model: str) -> list[tuple]:
+def groove_val(model: str, lead_s: float = 0.0) -> list[tuple]:
     """The validation grooves of the rendered Groove MIDI Dataset (``export/groove.py``: the
     ``eval_session`` folders, human drum performances at their notated tempo) as (name,
     activations [T, 2 or 3], beat times, None), like :func:`val_activations`."""
     from export.groove import groove_tracks
 
-    return _activations(model, groove_tracks(workers=1, progress=False, split="val"))
+    return _activations(model, groove_tracks(workers=1, progress=False, split="val"), lead_s)
 
 
 def level_counts(params: TrackerParams, tracks, below_bpm: float = 100.0) -> tuple[int, int, int]:
@@ -229,6 +250,9 @@ def main() -> None:
     ap.add_argument("--model", default="models/beatd_gru.onnx")
     ap.add_argument("--charts", default=str(D.CHARTS_DIR))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...")
+    ap.add_argument("--lead-silence", type=float, default=0.0, metavar="SECONDS",
+                    help="put this much digital silence before every validation track (gated "
+                         "frames, the network running through them, as in the daemon)")
     ap.add_argument("--excerpt", type=float, default=0.0, metavar="SECONDS",
                     help="score excerpts of this length from inside each track (cold starts) "
                          "instead of whole tracks")
@@ -255,19 +279,23 @@ def main() -> None:
     for item in a.set:
         key, values = item.split("=", 1)
         grid[key.strip()] = [parse_value(v) for v in values.split(",")]
-    tracks = val_activations(a.model, a.charts, a.excerpt)
+    if a.lead_silence > 0 and a.excerpt > 0:
+        ap.error("--lead-silence is for whole tracks")
+    lead = a.lead_silence
+    tracks = val_activations(a.model, a.charts, a.excerpt, lead)
     hours = sum(t[1].shape[0] for t in tracks) / D.PARAMS.frame_rate / 3600
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"
+    what += f" after {lead:g} s of digital silence" if lead > 0 else ""
     print(f"# tracker settings on the chart validation split: {len(tracks)} {what}, "
           f"{hours:.2f} h, model {a.model}\n")
-    synth = synth_val(a.model, a.synth_level, a.synth_n) if a.synth_level else []
+    synth = synth_val(a.model, a.synth_level, a.synth_n, lead) if a.synth_level else []
     lv = "+".join(map(str, a.synth_level))
     if synth:
         print(f"# and {sum(map(len, synth))} synthetic level-{lv} validation tracks\n")
-    asap = asap_val(a.model, seed=a.asap_seed) if a.asap else []
+    asap = asap_val(a.model, seed=a.asap_seed, lead_s=lead) if a.asap else []
     if asap:
         print(f"# and {len(asap)} ASAP validation excerpts\n")
-    groove = groove_val(a.model) if a.groove else []
+    groove = groove_val(a.model, lead) if a.groove else []
     if groove:
         print(f"# and {len(groove)} Groove MIDI Dataset validation grooves\n")
     nb = a.no_beat_seeds

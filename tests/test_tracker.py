@@ -670,3 +670,26 @@ def test_pipeline_warm_up_runs_every_stage_then_forgets(model_path):
     assert pipe.tracker.state == TrackerState.LISTENING
     # a second run starts from scratch: the same beats, not a head start from the first
     assert pipe.warm_up() == first
+
+
+def test_tuning_harness_puts_gated_silence_before_a_track():
+    """``export.tune_tracker --lead-silence``: the network runs through zero frames first (its
+    state then differs from a cold start), the silent rows come back with a NaN beat
+    activation, and ``track`` hands them to the tracker as gated frames: on ideal activations the
+    beats are those of the track alone, shifted by the silence."""
+    from export.tune_tracker import _run, track
+
+    class Echo:                       # a "network" that returns its input's first two columns
+        def process_sequence(self, x):
+            return x[:, :2].astype(np.float64).copy()
+
+    beat, down = activations(beat_times(120.0, 0.5, 20.0), 20.0)
+    feats = np.stack([beat, down], axis=1)
+    assert np.array_equal(_run(Echo(), feats), feats)
+    act = _run(Echo(), feats, 3.0)
+    assert act.shape == (len(beat) + 300, 2) and np.isnan(act[:300, 0]).all()
+    assert np.array_equal(act[300:], feats)
+    alone = [e.time for e in track(TrackerParams(), feats)]
+    after = [e.time for e in track(TrackerParams(), act)]
+    assert len(alone) >= 30
+    assert np.allclose(np.array(after) - 3.0, alone)

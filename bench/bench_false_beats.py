@@ -49,6 +49,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from export.synth import SR, no_beat_set
 from export.tune_tracker import parse_value
 from realtime.analyze import analyze_signal, load_network
+from realtime.config import defaults
 from realtime.tracker import TrackerParams
 
 
@@ -74,6 +75,8 @@ def main(argv=None) -> int:
                          "export.synth.UNSEEN_NO_BEAT_KINDS, 2 UNSEEN_NO_BEAT_KINDS_2")
     ap.add_argument("--after-silence", type=float, default=0.0, metavar="S",
                     help="precede every signal with S seconds of digital silence")
+    ap.add_argument("--network-reset-s", type=float, default=None, metavar="S",
+                    help="[silence] network_reset_s (default: the configuration default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=V[,KEY=V]")
     ap.add_argument("--model", default=None, help="streaming ONNX model (default: the shipped one)")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME",
@@ -87,17 +90,21 @@ def main(argv=None) -> int:
             ap.error("--after-silence is for beatd only")
         pad = np.zeros(int(round(args.after_silence * SR)), np.float32)
         sigs = {k: np.concatenate([pad, y.astype(np.float32)]) for k, y in sigs.items()}
+    reset_s = (defaults().section("silence")["network_reset_s"] if args.network_reset_s is None
+               else args.network_reset_s)
     variants = [("defaults", TrackerParams())] + [(s, parse_set(s)) for s in args.set]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{platform.processor() or platform.machine()}, {args.seconds:.0f} s per signal"
-          + (f" after {args.after_silence:g} s of digital silence" if args.after_silence else ""))
+          + (f" after {args.after_silence:g} s of digital silence" if args.after_silence else "")
+          + f", network restart after {reset_s:g} s of gated silence" * (reset_s > 0))
     print("| tracker | signal | beats per minute | confidence 10 / 50 / 90 % |")
     print("|---|---|---:|---|")
     per_kind: dict[tuple[str, str], list[float]] = {}
     for name, params in variants:
         total = 0
         for sig, y in sigs.items():
-            ev = analyze_signal(y, net, tracker_params=params, tempo_hop_s=0.0).events
+            ev = analyze_signal(y, net, tracker_params=params, tempo_hop_s=0.0,
+                                network_reset_s=reset_s).events
             total += len(ev)
             kind = sig.split(" #")[0]
             per_kind.setdefault((name, kind), []).append(len(ev) * 60.0 / args.seconds)

@@ -42,20 +42,28 @@ def parse_value(text: str):
     return text
 
 
-def _run(net: BeatNetwork, feats: np.ndarray, lead_s: float = 0.0) -> np.ndarray:
+def _run(net: BeatNetwork, feats: np.ndarray, lead_s: float = 0.0,
+         reset_s: float = 0.0) -> np.ndarray:
     """The network's activations of ``feats``; with ``lead_s`` > 0, after that much digital
     silence (zero frames, as the frontend gives for it), whose rows come back with a NaN beat
-    activation: silent frames, which :func:`track` hands to the tracker as gated."""
-    k = int(round(lead_s * D.PARAMS.frame_rate))
+    activation: silent frames, which :func:`track` hands to the tracker as gated. With
+    ``reset_s`` > 0 (``[silence] network_reset_s``) and at least that much lead, the network
+    restarts where the track begins, as the daemon's does."""
+    fr = D.PARAMS.frame_rate
+    k = int(round(lead_s * fr))
     if k <= 0:
         return net.process_sequence(feats)
-    act = net.process_sequence(np.concatenate([np.zeros((k, feats.shape[1]), feats.dtype), feats]))
+    pad = np.zeros((k, feats.shape[1]), feats.dtype)
+    if 0 < int(round(reset_s * fr)) <= k:
+        act = np.concatenate([net.process_sequence(pad), net.process_sequence(feats)])
+    else:
+        act = net.process_sequence(np.concatenate([pad, feats]))
     act[:k, 0] = np.nan
     return act
 
 
 def val_activations(model: str, charts: str, excerpt_s: float = 0.0,
-                    lead_s: float = 0.0) -> list[tuple]:
+                    lead_s: float = 0.0, reset_s: float = 0.0) -> list[tuple]:
     """(name, activations [T, 2 or 3], annotated beat times, beat_in_bar or None) of every
     validation chart track (bar positions where the chart gives them).
 
@@ -80,7 +88,7 @@ def val_activations(model: str, charts: str, excerpt_s: float = 0.0,
                 n = 1 if d else (n + 1 if n else 0)
                 ref_bib[i] = n
         if excerpt_s <= 0:
-            out.append((tr.name, _run(net, feats, lead_s), ref + lead_s, ref_bib))
+            out.append((tr.name, _run(net, feats, lead_s, reset_s), ref + lead_s, ref_bib))
             continue
         if len(ref) < 2:
             continue
@@ -149,25 +157,27 @@ def score(params: TrackerParams, tracks) -> dict:
             "per_track": per_track}
 
 
-def synth_val(model: str, levels: list[int], n: int, lead_s: float = 0.0) -> list[list[tuple]]:
+def synth_val(model: str, levels: list[int], n: int, lead_s: float = 0.0,
+              reset_s: float = 0.0) -> list[list[tuple]]:
     """``n`` synthetic validation tracks of each curriculum level in ``levels`` (4 =
     classical-like), one list per level, as (name, activations [T, 2 or 3], beat times, None) like
     :func:`val_activations`."""
     tracks = D.synth_tracks(n, 100000, "val", 2, False, D.SYNTH_DURATION, levels)
-    return [_activations(model, [tr for tr in tracks if tr.level == level], lead_s)
+    return [_activations(model, [tr for tr in tracks if tr.level == level], lead_s, reset_s)
             for level in levels]
 
 
-def _activations(model: str, tracks: list[D.Track], lead_s: float = 0.0) -> list[tuple]:
+def _activations(model: str, tracks: list[D.Track], lead_s: float = 0.0,
+                 reset_s: float = 0.0) -> list[tuple]:
     """(name, activations [T, 2 or 3], beat times, None) of whole ``tracks`` (after ``lead_s``
     of digital silence: :func:`_run`)."""
     net = BeatNetwork(model)
-    return [(tr.name, _run(net, D.track_arrays(tr)[0], lead_s),
+    return [(tr.name, _run(net, D.track_arrays(tr)[0], lead_s, reset_s),
              D.PARAMS.frame_time(tr.beat_frames) + lead_s, None) for tr in tracks]
 
 
 def asap_val(model: str, beats: str = "tactus", seed: int | None = None,
-             lead_s: float = 0.0) -> list[tuple]:
+             lead_s: float = 0.0, reset_s: float = 0.0) -> list[tuple]:
     """The validation pieces of the rendered ASAP classical piano excerpts (``export/asap.py``)
     as (name, activations [T, 2 or 3], beat times, None), like :func:`val_activations`; ``seed``:
     the excerpts of another render seed (rendered on first use)."""
@@ -175,16 +185,17 @@ def asap_val(model: str, beats: str = "tactus", seed: int | None = None,
 
     return _activations(model, asap_tracks(workers=1, progress=False, beats=beats,
                                            seed=RENDER_SEED if seed is None else seed,
-                                           split="val"), lead_s)
+                                           split="val"), lead_s, reset_s)
 
 
-def groove_val(model: str, lead_s: float = 0.0) -> list[tuple]:
+def groove_val(model: str, lead_s: float = 0.0, reset_s: float = 0.0) -> list[tuple]:
     """The validation grooves of the rendered Groove MIDI Dataset (``export/groove.py``: the
     ``eval_session`` folders, human drum performances at their notated tempo) as (name,
     activations [T, 2 or 3], beat times, None), like :func:`val_activations`."""
     from export.groove import groove_tracks
 
-    return _activations(model, groove_tracks(workers=1, progress=False, split="val"), lead_s)
+    return _activations(model, groove_tracks(workers=1, progress=False, split="val"), lead_s,
+                        reset_s)
 
 
 def level_counts(params: TrackerParams, tracks, below_bpm: float = 100.0) -> tuple[int, int, int]:
@@ -253,6 +264,9 @@ def main() -> None:
     ap.add_argument("--lead-silence", type=float, default=0.0, metavar="SECONDS",
                     help="put this much digital silence before every validation track (gated "
                          "frames, the network running through them, as in the daemon)")
+    ap.add_argument("--network-reset-s", type=float, default=None, metavar="SECONDS",
+                    help="with --lead-silence: [silence] network_reset_s (default: the "
+                         "configuration default)")
     ap.add_argument("--excerpt", type=float, default=0.0, metavar="SECONDS",
                     help="score excerpts of this length from inside each track (cold starts) "
                          "instead of whole tracks")
@@ -282,20 +296,25 @@ def main() -> None:
     if a.lead_silence > 0 and a.excerpt > 0:
         ap.error("--lead-silence is for whole tracks")
     lead = a.lead_silence
-    tracks = val_activations(a.model, a.charts, a.excerpt, lead)
+    if a.network_reset_s is None:
+        from realtime.config import defaults
+        a.network_reset_s = defaults().section("silence")["network_reset_s"]
+    rs = a.network_reset_s
+    tracks = val_activations(a.model, a.charts, a.excerpt, lead, rs)
     hours = sum(t[1].shape[0] for t in tracks) / D.PARAMS.frame_rate / 3600
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"
     what += f" after {lead:g} s of digital silence" if lead > 0 else ""
+    what += f" (network restart after {rs:g} s)" if lead > 0 and rs > 0 else ""
     print(f"# tracker settings on the chart validation split: {len(tracks)} {what}, "
           f"{hours:.2f} h, model {a.model}\n")
-    synth = synth_val(a.model, a.synth_level, a.synth_n, lead) if a.synth_level else []
+    synth = synth_val(a.model, a.synth_level, a.synth_n, lead, rs) if a.synth_level else []
     lv = "+".join(map(str, a.synth_level))
     if synth:
         print(f"# and {sum(map(len, synth))} synthetic level-{lv} validation tracks\n")
-    asap = asap_val(a.model, seed=a.asap_seed, lead_s=lead) if a.asap else []
+    asap = asap_val(a.model, seed=a.asap_seed, lead_s=lead, reset_s=rs) if a.asap else []
     if asap:
         print(f"# and {len(asap)} ASAP validation excerpts\n")
-    groove = groove_val(a.model, lead) if a.groove else []
+    groove = groove_val(a.model, lead, rs) if a.groove else []
     if groove:
         print(f"# and {len(groove)} Groove MIDI Dataset validation grooves\n")
     nb = a.no_beat_seeds

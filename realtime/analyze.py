@@ -27,6 +27,7 @@ import numpy as np
 from realtime.file_source import read_audio
 from realtime.frontend import Frontend, FrontendParams
 from realtime.tempo import TempoParams
+from realtime.network import restart_points
 from realtime.tracker import BeatEvent, BeatTracker, SilenceGate, TrackerParams
 
 FORMATS = ("text", "csv", "json")
@@ -93,13 +94,15 @@ def warm_up(network) -> None:
 def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = TrackerParams(),
                    tempo_params: TempoParams | None = None, gate_db: float | None = -50.0,
                    tempo_hop_s: float = 0.5, keep_activations: bool = False,
-                   path: str = "") -> AnalysisResult:
+                   path: str = "", network_reset_s: float = 0.0) -> AnalysisResult:
     """Run the causal pipeline on mono samples ``y`` at ``network.params.sample_rate``.
 
     ``network`` is anything with ``.params`` (:class:`FrontendParams`), ``reset()`` and
     ``process_sequence(frames) -> [T, 2 or 3]`` activations (beat, downbeat[, music]); normally
     :class:`realtime.network.BeatNetwork`. ``gate_db`` is the silence gate's floor in dBFS
-    (``None``: no gate).
+    (``None``: no gate). ``network_reset_s``: the network restarts where that much gated
+    silence ends (``[silence] network_reset_s``; the daemon's rule,
+    :func:`realtime.network.restart_points`).
     """
     fp: FrontendParams = network.params
     timings = {}
@@ -107,15 +110,19 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
     t0, c0 = time.perf_counter(), pt()
     frames = Frontend(fp).process_signal(y)
     t1, c1 = time.perf_counter(), pt()
-    network.reset()
-    act = np.asarray(network.process_sequence(frames), np.float64)
-    t2, c2 = time.perf_counter(), pt()
-    tracker = BeatTracker(tracker_params, fp, tempo_params)
     if gate_db is not None:
         active = SilenceGate(fp.hop_length, fp.sample_rate, gate_db).process_signal(
             y, fp.hop_length)
     else:
-        active = np.ones(len(act), bool)
+        active = np.ones(len(frames), bool)
+    network.reset()
+    cuts, _ = restart_points(active[:len(frames)], int(round(network_reset_s * fp.frame_rate)))
+    bounds = [0, *cuts, len(frames)]
+    act = np.concatenate([np.asarray(network.process_sequence(frames[a:b]), np.float64)
+                          for a, b in zip(bounds[:-1], bounds[1:])]) if len(cuts) else \
+        np.asarray(network.process_sequence(frames), np.float64)
+    t2, c2 = time.perf_counter(), pt()
+    tracker = BeatTracker(tracker_params, fp, tempo_params)
     events: list[BeatEvent] = []
     curve: list[TempoPoint] = []
     beat = np.ascontiguousarray(act[:, 0]) if len(act) else np.zeros(0)
@@ -151,7 +158,7 @@ def analyze_file(path: str | Path, model_path: str | Path | None = None,
                  tempo_params: TempoParams | None = None, network=None,
                  gate_db: float | None = -50.0, tempo_hop_s: float = 0.5,
                  keep_activations: bool = False, channel: int | None = None,
-                 keep_audio: bool = False) -> AnalysisResult:
+                 keep_audio: bool = False, network_reset_s: float = 0.0) -> AnalysisResult:
     """Beats of an audio file through the causal pipeline, as fast as possible.
 
     Parameters
@@ -165,6 +172,8 @@ def analyze_file(path: str | Path, model_path: str | Path | None = None,
     keep_activations : keep the [T, 2 or 3] activations in the result.
     channel : analyse this channel instead of the mix.
     keep_audio : keep the decoded samples in ``result.audio`` (for :func:`write_click`).
+    network_reset_s : the network restarts where that much gated silence ends (config
+        ``[silence] network_reset_s``; see :func:`analyze_signal`).
 
     Raises :class:`realtime.file_source.AudioFileError` for unreadable files.
     """
@@ -174,7 +183,7 @@ def analyze_file(path: str | Path, model_path: str | Path | None = None,
     y = read_audio(path, network.params.sample_rate, channel)
     t_read = time.perf_counter() - t0
     res = analyze_signal(y, network, tracker_params, tempo_params, gate_db, tempo_hop_s,
-                         keep_activations, str(path))
+                         keep_activations, str(path), network_reset_s)
     res.timings["read_s"] = t_read
     res.timings["total_s"] = time.perf_counter() - t0
     res.timings["cpu_s"] = time.process_time() - c0

@@ -129,6 +129,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                            tracker_params=config_mod.tracker_params(cfg),
                            tempo_params=config_mod.tempo_params(cfg, fps),
                            gate_db=cfg.section("silence")["floor_db"],
+                           network_reset_s=cfg.section("silence")["network_reset_s"],
                            tempo_hop_s=0.5 if args.tempo else 0.0,
                            keep_audio=bool(args.click))
     except AudioFileError as exc:
@@ -168,7 +169,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model = args.model or cfg.section("model")["path"] or None
     try:
         pred = beatd_predictor(model, config_mod.tracker_params(cfg), None,
-                               cfg.section("silence")["floor_db"])
+                               cfg.section("silence")["floor_db"],
+                               network_reset_s=cfg.section("silence")["network_reset_s"])
     except (OSError, ValueError) as exc:
         print(f"beatd: cannot load the model: {exc}", file=sys.stderr)
         return EX_CONFIG

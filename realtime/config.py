@@ -91,6 +91,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "floor_db": Key(NUM, -50.0, _range(-140, 0)),
         "hysteresis_db": Key(NUM, 3.0, _range(0, 40)),
         "instant_db": Key(NUM, 20.0, _range(0, 100)),
+        "network_reset_s": Key(NUM, 0.0, _range(0, 600)),
     },
     "osc": {
         "enabled": Key((bool,), True),

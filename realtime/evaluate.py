@@ -350,7 +350,8 @@ def evaluate_files(pairs, predictor: Callable[[Path], Prediction], name: str | N
 
 
 def beatd_predictor(model_path: str | Path | None = None, tracker_params=None,
-                    tempo_params=None, gate_db: float | None = -50.0, network=None):
+                    tempo_params=None, gate_db: float | None = -50.0, network=None,
+                    network_reset_s: float = 0.0):
     """beatd's predictor for :func:`evaluate_dirs`: :func:`realtime.analyze.analyze_file` with
     one network loaded once (or ``network``, anything :func:`realtime.analyze.analyze_signal`
     accepts); the tempo is the median of the emitted beats' tempi."""
@@ -362,7 +363,7 @@ def beatd_predictor(model_path: str | Path | None = None, tracker_params=None,
 
     def predict(audio: Path) -> Prediction:
         res = analyze_file(audio, tracker_params=tp, tempo_params=tempo_params, network=net,
-                           gate_db=gate_db, tempo_hop_s=0.0)
+                           gate_db=gate_db, tempo_hop_s=0.0, network_reset_s=network_reset_s)
         bib = np.array([e.beat_in_bar for e in res.events], np.int64)
         return Prediction(res.times, res.bpm or None, bib)
     predict.__name__ = "beatd"

@@ -238,3 +238,33 @@ class BeatNetwork:
             for s, v in zip(self.state_spec, res[1:]):
                 feeds[s["input"]] = v
         return out
+
+
+def restart_points(active: np.ndarray, min_silent: int, silent_run: int = 0) -> tuple[list[int], int]:
+    """Frames at which the network restarts from the zero state, and the gated run after the
+    last frame.
+
+    A restart is the first sounding frame (``active``: the silence gate's mask) after at least
+    ``min_silent`` gated frames, counting the ``silent_run`` gated frames just before
+    ``active[0]`` (so that a stream can be cut into blocks); ``min_silent`` 0: never. The network
+    was trained from the zero state, and after a long silence its state is one it never saw:
+    any onset then looks like music to it. After a restart the sound is heard as from a cold
+    start.
+
+    >>> restart_points(np.array([True, False, False, True, False, True]), 2)
+    ([3], 0)
+    >>> restart_points(np.array([False, True]), 2, silent_run=1)
+    ([1], 0)
+    """
+    cuts: list[int] = []
+    if min_silent <= 0:
+        return cuts, 0
+    run = silent_run
+    for k, a in enumerate(np.asarray(active, bool)):
+        if a:
+            if run >= min_silent:
+                cuts.append(k)
+            run = 0
+        else:
+            run += 1
+    return cuts, run

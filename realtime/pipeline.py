@@ -16,7 +16,7 @@ import numpy as np
 from . import config as config_mod
 from .config import Config
 from .frontend import Frontend
-from .network import BeatNetwork, default_model_path
+from .network import BeatNetwork, default_model_path, restart_points
 from .tracker import BeatEvent, BeatTracker, SilenceGate
 
 
@@ -41,6 +41,8 @@ class Pipeline:
         m = self.network.max_frames
         self.block_features = np.zeros((m, self.params.n_features), np.float32)
         self._active = np.zeros(m, bool)
+        self.block_activations = np.zeros((m, self.network.n_outputs), np.float32)
+        self._silent_run = 0
         self.configure(cfg)
 
     def configure(self, cfg: Config) -> None:
@@ -51,6 +53,7 @@ class Pipeline:
         sil = cfg.section("silence")
         self.gate = SilenceGate(p.hop_length, p.sample_rate, floor_db=sil["floor_db"],
                                 hysteresis_db=sil["hysteresis_db"], instant_db=sil["instant_db"])
+        self.reset_frames = int(round(sil["network_reset_s"] * p.frame_rate))
 
     def reset(self) -> None:
         """A new stream: every stage forgets the past."""
@@ -58,6 +61,7 @@ class Pipeline:
         self.network.reset()
         self.tracker.reset()
         self.gate.reset()
+        self._silent_run = 0
 
     def warm_up(self, seconds: float = 6.0, bpm: float = 120.0) -> int:
         """Run a click track through every stage once, then :meth:`reset`; returns the beats
@@ -94,18 +98,28 @@ class Pipeline:
     def process_hops(self, hops: np.ndarray):
         """Consume hops [n, hop_length]; yield ``(i, event or None)`` as the tracker steps.
 
-        Frontend, gate and network run once per ``max_frames`` hops, the tracker frame by
-        frame; after each yield the tracker's state is that of frame ``i``, and
-        ``block_features[i % max_frames]`` holds frame ``i``'s features.
+        Frontend, gate and network run once per ``max_frames`` hops (the network restarts
+        within a block where ``[silence] network_reset_s`` of gated frames end:
+        :func:`~realtime.network.restart_points`), the tracker frame by frame; after each
+        yield the tracker's state is that of frame ``i``, and ``block_features[i % max_frames]``
+        and ``block_activations[i % max_frames]`` hold frame ``i``'s features and activations.
         """
         m = self.network.max_frames
-        feats, active = self.block_features, self._active
+        feats, active, act = self.block_features, self._active, self.block_activations
         for s in range(0, hops.shape[0], m):
             n = min(m, hops.shape[0] - s)
             block = hops[s:s + n]
             self.frontend.process_hops(block, feats)
             self.gate.process_hops(block, active)
-            act = self.network.process_frames(feats[:n])
+            cuts, self._silent_run = restart_points(active[:n], self.reset_frames,
+                                                    self._silent_run)
+            a = 0
+            for b in [*cuts, n]:
+                if b > a:
+                    act[a:b] = self.network.process_frames(feats[a:b])
+                if b < n:
+                    self.network.reset()
+                a = b
             music = self.network.has_music
             for j in range(n):
                 yield s + j, self.tracker.process(float(act[j, 0]), float(act[j, 1]),

@@ -364,3 +364,51 @@ def test_music_output_reaches_the_tracker_on_the_file_and_live_paths():
             for _, ev in pipe.process_hops(hops[s:s + 10]) if ev is not None]
     assert [e.beat_index for e in live] == [e.beat_index for e in told]
     np.testing.assert_allclose([e.time for e in live], [e.time for e in told], atol=1e-6)
+
+
+def test_the_network_restarts_after_a_long_silence_on_both_paths():
+    """``[silence] network_reset_s``: where at least that much gated silence ends, the network
+    starts again from the zero state, in ``analyze_signal`` and in the daemon's per-block path
+    alike (blocks of 7 hops, so a restart falls inside a block). Pink noise at -25 dBFS after
+    3 s of digital silence then gets no beat, as from a cold start, where a network that ran
+    through the silence hears its onset as music and beats (the shipped model)."""
+    from export.synth import no_beat_audio
+    from realtime.analyze import load_network
+    from realtime.config import defaults
+    from realtime.frontend import Frontend
+    from realtime.network import restart_points
+    from realtime.pipeline import Pipeline
+    from realtime.tracker import SilenceGate
+
+    net = load_network(None)
+    noise = no_beat_audio("pink noise", 20.0, seed=1000).astype(np.float32)
+    y = np.r_[np.zeros(3 * SR, np.float32), noise]
+    through = analyze_signal(y, net, tempo_hop_s=0.0, keep_activations=True)
+    restarted = analyze_signal(y, net, tempo_hop_s=0.0, keep_activations=True,
+                               network_reset_s=2.0)
+    cold = analyze_signal(noise, net, tempo_hop_s=0.0, keep_activations=True)
+    assert len(through.events) >= 5 and restarted.events == [] and cold.events == []
+    gate = SilenceGate(FP.hop_length, FP.sample_rate, -50.0).process_signal(y, FP.hop_length)
+    cuts, _ = restart_points(gate[:len(restarted.activations)], 200)
+    assert len(cuts) == 1 and 0 <= cuts[0] - 3 * SR // FP.hop_length <= 3   # at the onset
+    frames = Frontend(FP).process_signal(y)
+    np.testing.assert_allclose(restarted.activations[cuts[0]:],
+                               net.process_sequence(frames[cuts[0]:]), atol=1e-6)
+    # the per-block path: the same restart, the same activations
+    clicks, _ = click_audio(120.0, 12.0)
+    y2 = np.r_[clicks[:4 * SR], np.zeros(3 * SR, np.float32), clicks[4 * SR:]].astype(np.float32)
+    cfg = defaults()
+    cfg.values["silence"]["network_reset_s"] = 2.0
+    pipe = Pipeline(cfg)
+    hops = y2[:len(y2) // FP.hop_length * FP.hop_length].reshape(-1, FP.hop_length)
+    live_act, live = [], []
+    for s in range(0, len(hops), 7):
+        for i, ev in pipe.process_hops(hops[s:s + 7]):
+            live_act.append(pipe.block_activations[i % pipe.network.max_frames].copy())
+            if ev is not None:
+                live.append(ev)
+    file = analyze_signal(y2, net, tempo_hop_s=0.0, keep_activations=True, network_reset_s=2.0)
+    np.testing.assert_allclose(np.array(live_act), file.activations[:len(live_act)], atol=1e-5)
+    ran = analyze_signal(y2, net, tempo_hop_s=0.0, keep_activations=True)
+    assert np.abs(ran.activations - file.activations).max() > 0.05    # it did restart
+    assert [e.beat_index for e in live] == [e.beat_index for e in file.events]

@@ -117,10 +117,9 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
         active = np.ones(len(frames), bool)
     network.reset()
     cuts, _ = restart_points(active[:len(frames)], int(round(network_reset_s * fp.frame_rate)))
-    bounds = [0, *cuts, len(frames)]
+    bounds = [0, *cuts, len(frames)]          # each segment from the zero state
     act = np.concatenate([np.asarray(network.process_sequence(frames[a:b]), np.float64)
-                          for a, b in zip(bounds[:-1], bounds[1:])]) if len(cuts) else \
-        np.asarray(network.process_sequence(frames), np.float64)
+                          for a, b in zip(bounds[:-1], bounds[1:])])
     t2, c2 = time.perf_counter(), pt()
     tracker = BeatTracker(tracker_params, fp, tempo_params)
     events: list[BeatEvent] = []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -63,27 +62,11 @@ def keep(repo: str, path: str) -> bool:
 
 def extract(mirror: Path, dest: Path = AMBIENT_DIR) -> tuple[int, int]:
     """Copy the kept audio files out of a git mirror -> (copied, missing from the snapshot)."""
+    from export.gather import Git
+
     repo = mirror_repo(mirror)
-    git = ["git", "--git-dir", str(mirror)]
-    names = subprocess.run(git + ["ls-tree", "-r", "--name-only", "-z", "HEAD"], check=True,
-                           capture_output=True).stdout.decode().split("\0")
     out = dest / repo.replace("/", "+")
-    n = missing = 0
-    for name in names:
-        if not name or not keep(repo, name):
-            continue
-        target = out / name
-        if target.exists():
-            n += 1
-            continue
-        r = subprocess.run(git + ["show", f"HEAD:{name}"], capture_output=True)
-        if r.returncode != 0 or not r.stdout:
-            missing += 1        # large blobs can be absent from a snapshot
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(r.stdout)
-        n += 1
-    return n, missing
+    return Git(mirror).copy_out(lambda name: out / name if keep(repo, name) else None)
 
 
 def ambient_files(root: Path = AMBIENT_DIR) -> list[Path]:

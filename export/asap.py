@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -39,21 +38,13 @@ VAL_PERCENT = 12
 def extract(mirror: Path, dest: Path = ASAP_DIR) -> int:
     """Copy the MIDI performances, their annotations and ``metadata.csv`` out of a git mirror
     (objects the mirror lacks are skipped)."""
-    git = ["git", "--git-dir", str(mirror)]
-    names = subprocess.run(git + ["ls-tree", "-r", "--name-only", "HEAD"], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    n = 0
-    for name in names:
-        if not (name.endswith((".mid", "_annotations.txt")) or name == "metadata.csv"):
-            continue
-        r = subprocess.run(git + ["show", f"HEAD:{name}"], capture_output=True)
-        if r.returncode:
-            continue
-        out = dest / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(r.stdout)
-        n += 1
-    return n
+    from export.gather import Git
+
+    def dest_of(name: str) -> Path | None:
+        keep = name.endswith((".mid", "_annotations.txt")) or name == "metadata.csv"
+        return dest / name if keep else None
+
+    return Git(mirror).copy_out(dest_of)[0]
 
 
 def read_annotations(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -114,6 +115,23 @@ class Git:
 
     def blob(self, blob: str) -> bytes:
         return self.run("cat-file", "blob", blob, binary=True)  # type: ignore[return-value]
+
+    def copy_out(self, dest_of: Callable[[str], Path | None],
+                 commit: str = "HEAD") -> tuple[int, int]:
+        """Write each file of ``commit``'s tree for which ``dest_of(path)`` names a destination
+        -> (files written, files whose blob this git directory lacks: a partial snapshot)."""
+        written = absent = 0
+        for path, (blob, _) in self.tree(commit).items():
+            out = dest_of(path)
+            if out is None:
+                continue
+            if not self.has(blob):
+                absent += 1
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(self.blob(blob))
+            written += 1
+        return written, absent
 
 
 def gitdir_for(mirror: Path, repo: str) -> Path:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -54,21 +53,13 @@ VOICES = {36: "kick", 38: "snare", 40: "snare", 37: "rim", 48: "tom1", 50: "tom1
 
 def extract(mirror: Path, dest: Path = GROOVE_DIR) -> int:
     """Copy ``groove/**.mid`` and the licence out of a git mirror that holds the dataset."""
-    git = ["git", "--git-dir", str(mirror)]
-    names = subprocess.run(git + ["ls-tree", "-r", "--name-only", "HEAD"], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    n = 0
-    for name in names:
-        if not name.startswith("groove/") or not (name.endswith(".mid") or name.endswith("LICENSE")):
-            continue
-        r = subprocess.run(git + ["show", f"HEAD:{name}"], capture_output=True)
-        if r.returncode:
-            continue
-        out = dest / name[len("groove/"):]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(r.stdout)
-        n += 1
-    return n
+    from export.gather import Git
+
+    def dest_of(name: str) -> Path | None:
+        keep = name.startswith("groove/") and name.endswith((".mid", "LICENSE"))
+        return dest / name[len("groove/"):] if keep else None
+
+    return Git(mirror).copy_out(dest_of)[0]
 
 
 def performances(root: Path = GROOVE_DIR) -> list[Path]:

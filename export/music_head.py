@@ -35,6 +35,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -104,13 +105,17 @@ def _lowpass(rng: np.random.Generator, lm: np.ndarray, p: float) -> np.ndarray:
     that a band limit, as in 16 or 22.05 kHz recordings, does not tell music from the rest)."""
     if p <= 0 or rng.random() >= p:
         return lm
+    out = lm.copy()
+    out[:, _band_centres(lm.shape[1]) > rng.uniform(5500.0, 11000.0)] = 0.0
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _band_centres(n_mels: int) -> np.ndarray:
+    """Centre frequencies (Hz) of the frontend's ``n_mels`` mel bands."""
     import librosa
 
-    fp = D.PARAMS
-    centres = librosa.mel_frequencies(lm.shape[1] + 2, fmin=fp.fmin, fmax=fp.fmax)[1:-1]
-    out = lm.copy()
-    out[:, centres > rng.uniform(5500.0, 11000.0)] = 0.0
-    return out
+    return librosa.mel_frequencies(n_mels + 2, fmin=D.PARAMS.fmin, fmax=D.PARAMS.fmax)[1:-1]
 
 
 def quiet_beds(seconds: float = 5.0, seed: int = 0) -> list[np.ndarray]:

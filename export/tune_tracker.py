@@ -296,10 +296,10 @@ def main() -> None:
     if a.lead_silence > 0 and a.excerpt > 0:
         ap.error("--lead-silence is for whole tracks")
     lead = a.lead_silence
-    if a.network_reset_s is None:
-        from realtime.config import defaults
-        a.network_reset_s = defaults().section("silence")["network_reset_s"]
     rs = a.network_reset_s
+    if rs is None:
+        from realtime.config import defaults
+        rs = defaults().section("silence")["network_reset_s"]
     tracks = val_activations(a.model, a.charts, a.excerpt, lead, rs)
     hours = sum(t[1].shape[0] for t in tracks) / D.PARAMS.frame_rate / 3600
     what = f"{a.excerpt:g} s excerpts" if a.excerpt > 0 else "tracks"

@@ -553,6 +553,37 @@ def tempo_band(track: Track) -> int:
     return int(np.searchsorted(TEMPO_BANDS_BPM, track.tempo)) if track.tempo > 0 else 2
 
 
+def quiet_beds(seconds: float = 5.0, seed: int = 0) -> list[np.ndarray]:
+    """Log-mel frames of quiet stretches: digital silence, and white and pink noise at
+    -100 .. -55 dBFS (what an idle input gives before sound starts)."""
+    from export.synth import no_beat_audio
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * PARAMS.sample_rate)
+    beds = [logmel_of(np.zeros(n, np.float32), PARAMS.sample_rate)]
+    for kind in ("white noise", "pink noise"):
+        for db in (-100.0, -85.0, -70.0, -55.0):
+            y = no_beat_audio(kind, seconds, int(rng.integers(1 << 30)))
+            y = y / (np.sqrt(np.mean(y ** 2)) + 1e-12) * 10 ** (db / 20)
+            beds.append(logmel_of(y.astype(np.float32), PARAMS.sample_rate))
+    return beds
+
+
+def quiet_start(lm: np.ndarray, crop: Crop, bed: np.ndarray, k: int) -> tuple[np.ndarray, Crop]:
+    """The first ``k`` frames of a training sequence (log-mel ``lm`` and its ``crop``'s labels)
+    replaced by the quiet ``bed`` (tiled): no beat there, full loss weight, tempo unknown."""
+    lm = lm.copy()
+    lm[:k] = np.resize(bed, (k, bed.shape[1]))
+    target, mask = crop.target.copy(), crop.mask.copy()
+    target[:k] = 0.0
+    mask[:k] = 1.0
+    tempo = None
+    if crop.tempo is not None:
+        tempo = crop.tempo.copy()
+        tempo[:k] = 0.0
+    return lm, Crop(crop.logmel, target, mask, tempo)
+
+
 class Sampler:
     """Deterministic batches: batch ``i`` depends only on (seed, i), so resume reproduces them."""
 
@@ -564,7 +595,8 @@ class Sampler:
                  p_negative: float = 0.0, offbeat_weight: float = 1.0,
                  beat_weight: float = 1.0, tempo_labels: bool = False,
                  tempo_balance: float = 0.0, tempo_stretch: float = 0.0,
-                 pools: Sequence[tuple[list[Track], float]] = ()) -> None:
+                 pools: Sequence[tuple[list[Track], float]] = (), quiet_p: float = 0.0,
+                 quiet: list[np.ndarray] | None = None) -> None:
         self.synth = synth
         self.levels = level_list(levels)
         self.by_level = {l: [t for t in synth if t.level == l] for l in self.levels}
@@ -582,6 +614,11 @@ class Sampler:
         # ``pools``: more such (tracks, share) pairs (e.g. rendered drum performances)
         self.pools = [(pool, p) for pool, p in ((negatives, p_negative), (extra, p_extra), *pools)
                       if pool and p > 0.0]
+        # share of sequences that begin with 1-5 s of a quiet bed (:func:`quiet_beds`; no beat
+        # there), so the network also learns sound that starts after an idle input; drawn from
+        # its own random stream, so the other draws are those of a run without it
+        self.quiet_p = quiet_p if quiet else 0.0
+        self.quiet = quiet or []
 
     def level_weights(self, progress: float) -> np.ndarray:
         """Curriculum: early training favours single pulses and plain kits."""
@@ -605,6 +642,7 @@ class Sampler:
         """(features [B, T, F], targets [B, T, 2], loss weights [B, T, 2]) of batch ``step``,
         and with ``tempo_labels`` each frame's tempo [B, T] (BPM; 0 = unknown) as well."""
         rng = np.random.default_rng([self.seed, step, 17])
+        rng_q = np.random.default_rng([self.seed, step, 29])
         n = self.crop
         lms, tg, mk, tp = [], [], [], []
         for _ in range(self.batch):
@@ -620,7 +658,12 @@ class Sampler:
             else:
                 c = _crop(rng, self._pick(rng, progress), n, True, *self.loss_weights,
                           self.tempo_labels, self.tempo_stretch)
-            lms.append(_augment_levels(rng, c.logmel))
+            lm = _augment_levels(rng, c.logmel)
+            if self.quiet_p > 0.0 and rng_q.random() < self.quiet_p:
+                k = min(int(rng_q.uniform(1.0, 5.0) * PARAMS.frame_rate), n // 2)
+                bed = self.quiet[int(rng_q.integers(len(self.quiet)))]
+                lm, c = quiet_start(lm, c, bed, k)
+            lms.append(lm)
             tg.append(c.target)
             mk.append(c.mask)
             tp.append(c.tempo)

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from export import dataset as D
+from export.dataset import quiet_beds  # noqa: F401  (re-exported: the head's quiet prefix)
 from export.onnx_export import export_weights, sequence_graph, weights_from_onnx
 from realtime.frontend import FrontendParams
 
@@ -118,22 +119,6 @@ def _band_centres(n_mels: int) -> np.ndarray:
     return librosa.mel_frequencies(n_mels + 2, fmin=D.PARAMS.fmin, fmax=D.PARAMS.fmax)[1:-1]
 
 
-def quiet_beds(seconds: float = 5.0, seed: int = 0) -> list[np.ndarray]:
-    """Log-mel frames of quiet stretches: digital silence, and white and pink noise at
-    -100 .. -55 dBFS (what an idle input gives before sound starts)."""
-    from export.synth import no_beat_audio
-
-    rng = np.random.default_rng(seed)
-    n = int(seconds * D.PARAMS.sample_rate)
-    beds = [D.logmel_of(np.zeros(n, np.float32), D.PARAMS.sample_rate)]
-    for kind in ("white noise", "pink noise"):
-        for db in (-100.0, -85.0, -70.0, -55.0):
-            y = no_beat_audio(kind, seconds, int(rng.integers(1 << 30)))
-            y = y / (np.sqrt(np.mean(y ** 2)) + 1e-12) * 10 ** (db / 20)
-            beds.append(D.logmel_of(y.astype(np.float32), D.PARAMS.sample_rate))
-    return beds
-
-
 def _with_quiet(rng: np.random.Generator, lm: np.ndarray, beds: list[np.ndarray],
                 p: float) -> tuple[np.ndarray, int]:
     """With probability ``p``: ``lm`` preceded by 1-5 s of a quiet bed -> (frames, prefix
@@ -164,7 +149,7 @@ def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_strid
     rng = np.random.default_rng(seed)
     rng_lp = np.random.default_rng(seed + 2)
     rng_q = np.random.default_rng(seed + 3)
-    beds = quiet_beds(seed=seed) if quiet_p > 0 else []
+    beds = D.quiet_beds(seed=seed) if quiet_p > 0 else []
 
     def inputs(lm: np.ndarray) -> np.ndarray:
         lm, k = _with_quiet(rng_q, lm, beds, quiet_p)

@@ -85,6 +85,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--no-beat", type=float, default=0.0, metavar="P",
                     help="share of crops from audio without a beat (export.synth.no_beat_audio: noise, "
                          "hum, unrhythmic talk, claps and clicks at random times; zero targets)")
+    ap.add_argument("--quiet-p", type=float, default=0.0, metavar="P",
+                    help="share of training sequences that begin with 1-5 s of digital silence or "
+                         "faint white / pink noise (-100 .. -55 dBFS; no beat there): sound that "
+                         "starts after an idle input, as the daemon hears it")
     ap.add_argument("--no-beat-per-kind", type=int, default=40,
                     help="30 s no-beat tracks per event kind (a quarter as many per steady kind)")
     ap.add_argument("--downbeat-weight", type=float, default=1.0,
@@ -238,7 +242,7 @@ def main(argv=None) -> dict:
         "chart_sources": sorted({t.source for t in charts}),
         "seed": a.seed, "steps": a.steps, "batch": a.batch, "crop_frames": a.crop,
         "game_balance": a.game_balance, "asap": a.asap, "asap_beats": a.asap_beats, "groove": a.groove,
-        "no_beat": a.no_beat, "downbeat_weight": a.downbeat_weight,
+        "no_beat": a.no_beat, "quiet_p": a.quiet_p, "downbeat_weight": a.downbeat_weight,
         "offbeat_weight": a.offbeat_weight, "beat_weight": a.beat_weight,
         "tempo_loss": a.tempo_loss, "tempo_balance": a.tempo_balance,
         "tempo_stretch": a.tempo_stretch, "synth_levels": levels,
@@ -253,7 +257,8 @@ def main(argv=None) -> dict:
                         negatives=negatives, p_negative=a.no_beat,
                         offbeat_weight=a.offbeat_weight, beat_weight=a.beat_weight,
                         tempo_labels=a.tempo_loss > 0, tempo_balance=a.tempo_balance,
-                        tempo_stretch=a.tempo_stretch, pools=[(groove_train, a.groove)])
+                        tempo_stretch=a.tempo_stretch, pools=[(groove_train, a.groove)],
+                        quiet_p=a.quiet_p, quiet=D.quiet_beds(seed=a.seed) if a.quiet_p > 0 else None)
     if a.arch == "gru":
         cfg = {"arch": "gru", "n_in": PARAMS.n_features, "proj": a.proj, "hidden": a.hidden,
                "layers": a.layers, "dropout": a.dropout}

@@ -83,6 +83,40 @@ def test_an_unused_extra_pool_leaves_the_batches_unchanged(pool: str) -> None:
     assert any(not np.array_equal(a.batch_at(s, 0.5)[0], c.batch_at(s, 0.5)[0]) for s in range(3))
 
 
+def test_a_quiet_start_before_a_share_of_the_training_sequences() -> None:
+    """``quiet_p`` (``export.train --quiet-p``): that share of sequences begins with 1-5 s of a
+    quiet bed labelled no beat, at full loss weight; the rest of each sequence and every other
+    sequence are those of a run without it (own random stream), and 0 changes nothing."""
+    synth, charts = _tracks(3, "synth"), _tracks(3, "fnf_x")
+    beds = D.quiet_beds(seconds=1.0, seed=3)
+    kw = dict(p_charts=0.6, levels=1, p_join=0.0)
+    a = D.Sampler(synth, charts, 7, 800, 8, **kw)
+    b = D.Sampler(synth, charts, 7, 800, 8, quiet_p=0.0, quiet=beds, **kw)
+    c = D.Sampler(synth, charts, 7, 800, 8, quiet_p=0.5, quiet=beds, **kw)
+    fr = int(D.PARAMS.frame_rate)
+    starts = 0
+    for step in range(4):
+        xa, ta, ma = a.batch_at(step, 0.5)
+        xb, tb, mb = b.batch_at(step, 0.5)
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ta, tb)
+        xc, tc, mc = c.batch_at(step, 0.5)
+        for i in range(len(xa)):
+            if np.array_equal(xa[i], xc[i]):
+                continue
+            starts += 1
+            # frames 0 .. K-1 are the quiet stretch, frame K the seam (its onset feature
+            # differs), the rest is the sequence of the run without it
+            K = int(np.flatnonzero(np.any(xc[i] != xa[i], axis=1))[-1])
+            assert fr <= K <= 5 * fr
+            assert any(np.array_equal(xc[i, :K, :D.N_MELS], np.resize(bed, (K, D.N_MELS)))
+                       for bed in beds)
+            assert not tc[i, :K].any() and (mc[i, :K] == 1.0).all()
+            np.testing.assert_array_equal(tc[i, K:], ta[i, K:])
+            np.testing.assert_array_equal(xc[i, K + 1:], xa[i, K + 1:])
+    assert 6 <= starts <= 26          # about half of 32 sequences
+
+
 def test_tactus_taps_compound_bars_by_three_and_keeps_the_tracker_range() -> None:
     """6/8 at 400 eighths/min -> dotted quarters; 4/4 at 300 BPM -> halves, the two-beat
     pickup's first beat kept; 4/4 at 40 BPM -> midpoints added; downbeats always kept."""

@@ -43,7 +43,6 @@ from pathlib import Path
 import numpy as np
 
 from export import dataset as D
-from export.dataset import quiet_beds  # noqa: F401  (re-exported: the head's quiet prefix)
 from export.onnx_export import export_weights, sequence_graph, weights_from_onnx
 from realtime.frontend import FrontendParams
 

@@ -11,7 +11,8 @@ import soundfile as sf
 
 from export import ambient as A
 from export import dataset as D
-from export.music_head import _lowpass, _with_quiet, quiet_beds
+from export.dataset import quiet_beds
+from export.music_head import _lowpass, _with_quiet
 
 
 @pytest.mark.parametrize("path, taken", [

@@ -126,9 +126,7 @@ def _with_quiet(rng: np.random.Generator, lm: np.ndarray, beds: list[np.ndarray]
         return lm, 0
     bed = beds[int(rng.integers(len(beds)))]
     k = int(rng.uniform(1.0, 5.0) * D.PARAMS.frame_rate)
-    reps = -(-k // len(bed))
-    pre = np.concatenate([bed] * reps)[:k]
-    return np.concatenate([pre, lm]).astype(np.float32), k
+    return np.concatenate([np.resize(bed, (k, bed.shape[1])), lm]).astype(np.float32), k
 
 
 def examples(sess, names, seed: int, max_s: float, chart_stride: int, asap_stride: int,

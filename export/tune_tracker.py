@@ -28,7 +28,7 @@ import numpy as np
 
 from export import dataset as D
 from realtime.evaluate import FileScore, score_file, tempo_from_beats
-from realtime.network import BeatNetwork
+from realtime.network import BeatNetwork, process_with_restarts
 from realtime.tracker import BeatTracker, TrackerParams
 
 
@@ -46,18 +46,16 @@ def _run(net: BeatNetwork, feats: np.ndarray, lead_s: float = 0.0,
          reset_s: float = 0.0) -> np.ndarray:
     """The network's activations of ``feats``; with ``lead_s`` > 0, after that much digital
     silence (zero frames, as the frontend gives for it), whose rows come back with a NaN beat
-    activation: silent frames, which :func:`track` hands to the tracker as gated. With
-    ``reset_s`` > 0 (``[silence] network_reset_s``) and at least that much lead, the network
-    restarts where the track begins, as the daemon's does."""
+    activation: silent frames, which :func:`track` hands to the tracker as gated. ``reset_s``
+    (``[silence] network_reset_s``): the daemon's restart rule over those gated frames
+    (:func:`realtime.network.process_with_restarts`)."""
     fr = D.PARAMS.frame_rate
     k = int(round(lead_s * fr))
     if k <= 0:
         return net.process_sequence(feats)
-    pad = np.zeros((k, feats.shape[1]), feats.dtype)
-    if 0 < int(round(reset_s * fr)) <= k:
-        act = np.concatenate([net.process_sequence(pad), net.process_sequence(feats)])
-    else:
-        act = net.process_sequence(np.concatenate([pad, feats]))
+    frames = np.concatenate([np.zeros((k, feats.shape[1]), feats.dtype), feats])
+    active = np.arange(len(frames)) >= k
+    act = process_with_restarts(net, frames, active, int(round(reset_s * fr)))
     act[:k, 0] = np.nan
     return act
 

@@ -27,7 +27,7 @@ import numpy as np
 from realtime.file_source import read_audio
 from realtime.frontend import Frontend, FrontendParams
 from realtime.tempo import TempoParams
-from realtime.network import restart_points
+from realtime.network import process_with_restarts
 from realtime.tracker import BeatEvent, BeatTracker, SilenceGate, TrackerParams
 
 FORMATS = ("text", "csv", "json")
@@ -116,10 +116,8 @@ def analyze_signal(y: np.ndarray, network, tracker_params: TrackerParams = Track
     else:
         active = np.ones(len(frames), bool)
     network.reset()
-    cuts, _ = restart_points(active[:len(frames)], int(round(network_reset_s * fp.frame_rate)))
-    bounds = [0, *cuts, len(frames)]          # each segment from the zero state
-    act = np.concatenate([np.asarray(network.process_sequence(frames[a:b]), np.float64)
-                          for a, b in zip(bounds[:-1], bounds[1:])])
+    act = process_with_restarts(network, frames, active,
+                                int(round(network_reset_s * fp.frame_rate)))
     t2, c2 = time.perf_counter(), pt()
     tracker = BeatTracker(tracker_params, fp, tempo_params)
     events: list[BeatEvent] = []

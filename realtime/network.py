@@ -268,3 +268,16 @@ def restart_points(active: np.ndarray, min_silent: int, silent_run: int = 0) -> 
         else:
             run += 1
     return cuts, run
+
+
+def process_with_restarts(network, frames: np.ndarray, active: np.ndarray,
+                          min_silent: int) -> np.ndarray:
+    """``network.process_sequence`` over ``frames`` [T, F], from the zero state at the start and
+    again at each of :func:`restart_points` ``(active, min_silent)`` -> activations [T, outputs]
+    (float64). The file path's form of the daemon's per-block rule (:class:`realtime.pipeline.
+    Pipeline`); ``network`` is anything with ``process_sequence`` (each call from the zero state).
+    """
+    cuts, _ = restart_points(active[:len(frames)], min_silent)
+    bounds = [0, *cuts, len(frames)]
+    return np.concatenate([np.asarray(network.process_sequence(frames[a:b]), np.float64)
+                           for a, b in zip(bounds[:-1], bounds[1:])])
